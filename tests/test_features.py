@@ -1,0 +1,214 @@
+"""qm7utils.features: values, shapes, invariances and errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from molecules import batch, benzene, methane, methanol, random_rotation, water
+from qm7utils import features as F
+
+
+def test_coulomb_matrix_of_water_by_hand():
+    Z, R = water()
+    C = F.coulomb_matrix(Z, R)
+    d_oh = np.linalg.norm(R[1] - R[0])
+    d_hh = np.linalg.norm(R[2] - R[1])
+    expected = np.array(
+        [
+            [0.5 * 8**2.4, 8 / d_oh, 8 / d_oh],
+            [8 / d_oh, 0.5, 1 / d_hh],
+            [8 / d_oh, 1 / d_hh, 0.5],
+        ]
+    )
+    np.testing.assert_allclose(C, expected, rtol=1e-12)
+    assert C[0, 0] == pytest.approx(73.5166, abs=1e-4)  # 0.5 * 8^2.4
+
+
+def test_batch_equals_single_and_padding_is_zero():
+    Z, R = batch(water(), methane(), benzene())
+    C = F.coulomb_matrix(Z, R)
+    assert C.shape == (3, 23, 23)
+    for k, (z, r) in enumerate([water(), methane(), benzene()]):
+        n = len(z)
+        np.testing.assert_allclose(C[k, :n, :n], F.coulomb_matrix(z, r), rtol=1e-13)
+        assert not C[k, n:].any() and not C[k, :, n:].any()
+    np.testing.assert_allclose(C, np.swapaxes(C, 1, 2))
+
+
+def test_distance_matrix_units():
+    Z, R = water()
+    D = F.distance_matrix(Z, R)
+    DA = F.distance_matrix(Z, R, unit="angstrom")
+    assert DA[0, 1] == pytest.approx(np.hypot(0.7572, 0.5858), rel=1e-12)
+    np.testing.assert_allclose(DA, D * F.BOHR_TO_ANGSTROM)
+    assert np.all(np.diag(D) == 0)
+
+
+def _all_features(Z, R):
+    """Every atom-order-free feature of qm7utils for one padded batch."""
+    C = F.sorted_coulomb_matrix(Z, R)
+    return {
+        "sorted_l2": C,
+        "sorted_l1": F.sorted_coulomb_matrix(Z, R, norm="l1"),
+        "eig_cm": F.eigenvalues(F.coulomb_matrix(Z, R)),
+        "eig_dist": F.eigenvalues(F.distance_matrix(Z, R)),
+        "triangle_sorted": F.upper_triangle(F.coulomb_matrix(Z, R), sort=True),
+    }
+
+
+def test_translation_and_rotation_invariance():
+    rng = np.random.default_rng(0)
+    Z, R = methanol()
+    moved = R @ random_rotation(rng).T + rng.normal(size=3) * 5
+    before, after = _all_features(Z, R), _all_features(Z, moved)
+    for name in before:
+        np.testing.assert_allclose(after[name], before[name], rtol=1e-9, atol=1e-9, err_msg=name)
+    # The atom-ordered matrix and the distance matrix are invariant too.
+    np.testing.assert_allclose(F.coulomb_matrix(Z, moved), F.coulomb_matrix(Z, R), rtol=1e-9)
+    np.testing.assert_allclose(F.distance_matrix(Z, moved), F.distance_matrix(Z, R), atol=1e-9)
+
+
+def test_permutation_invariance_of_sorted_features():
+    rng = np.random.default_rng(1)
+    Z, R = methanol()
+    perm = rng.permutation(len(Z))
+    before, after = _all_features(Z, R), _all_features(Z[perm], R[perm])
+    for name in before:
+        np.testing.assert_allclose(after[name], before[name], rtol=1e-12, err_msg=name)
+    # ...whereas the raw Coulomb matrix follows the atom order.
+    C, Cp = F.coulomb_matrix(Z, R), F.coulomb_matrix(Z[perm], R[perm])
+    assert not np.allclose(C, Cp)
+    np.testing.assert_allclose(Cp, C[np.ix_(perm, perm)])
+
+
+def test_sorted_rows_have_descending_norms():
+    Z, R = batch(methanol(), benzene())
+    for norm in ("l1", "l2"):
+        C = F.sorted_coulomb_matrix(Z, R, norm=norm)
+        norms = F.row_norms(C, norm)
+        assert np.all(np.diff(norms, axis=1) <= 1e-12)
+
+
+def test_upper_triangle_shape_and_order():
+    M = np.arange(9.0).reshape(3, 3)
+    np.testing.assert_array_equal(F.upper_triangle(M), [0, 1, 2, 4, 5, 8])
+    np.testing.assert_array_equal(F.upper_triangle(M, sort=True), [8, 5, 4, 2, 1, 0])
+    Z, R = batch(water(), methane())
+    assert F.upper_triangle(F.coulomb_matrix(Z, R)).shape == (2, 276)
+
+
+def test_eigenvalues_sorted_by_magnitude_and_zero_padded():
+    Z, R = batch(water(), benzene())
+    ev = F.eigenvalues(F.coulomb_matrix(Z, R))
+    assert ev.shape == (2, 23)
+    assert np.all(np.diff(np.abs(ev), axis=1) <= 1e-12)
+    assert np.count_nonzero(ev[0]) == 3 and np.count_nonzero(ev[1]) == 12
+    z, r = water()
+    np.testing.assert_allclose(
+        np.sort(ev[0, :3]), np.linalg.eigvalsh(F.coulomb_matrix(z, r)), rtol=1e-12
+    )
+
+
+def test_randomly_sorted_matrices_are_permutations():
+    Z, R = benzene()
+    rng = np.random.default_rng(0)
+    C = F.coulomb_matrix(Z, R)
+    draws = [F.randomly_sorted_coulomb_matrix(Z, R, rng, noise=1.0) for _ in range(20)]
+    # Same spectrum as the original, but several distinct orderings of the symmetric atoms.
+    for D in draws:
+        np.testing.assert_allclose(np.linalg.eigvalsh(D), np.linalg.eigvalsh(C), rtol=1e-10)
+    assert len({D.tobytes() for D in draws}) > 1
+    np.testing.assert_allclose(
+        F.randomly_sorted_coulomb_matrix(Z, R, rng, noise=0.0), F.sorted_coulomb_matrix(Z, R)
+    )
+
+
+@pytest.mark.parametrize(
+    ("Z", "R", "message"),
+    [
+        (np.array([8, 1, 1]), np.zeros((3, 2)), r"R must have shape"),
+        (np.array([[8, 1]]), np.zeros((2, 2, 3)), r"R must have shape"),
+        (np.array([8, 1, 9]), np.ones((3, 3)), r"unknown element\(s\) \[9\]"),
+        (np.array([8, 1, -1]), np.ones((3, 3)), r"unknown element\(s\) \[-1\]"),
+        (np.array([8.0, 1.5]), np.ones((2, 3)), "integer nuclear charges"),
+        (np.zeros((2, 2, 2)), np.zeros((2, 2, 2, 3)), "Z must have shape"),
+    ],
+)
+def test_bad_input_raises_clear_errors(Z, R, message):
+    with pytest.raises(ValueError, match=message):
+        F.coulomb_matrix(Z, R)
+
+
+def test_coincident_atoms_and_bad_options():
+    Z = np.array([6, 1])
+    with pytest.raises(ValueError, match="same position"):
+        F.coulomb_matrix(Z, np.zeros((2, 3)))
+    Z, R = water()
+    with pytest.raises(ValueError, match="norm must be"):
+        F.sorted_coulomb_matrix(Z, R, norm="max")
+    with pytest.raises(ValueError, match="unit must be"):
+        F.distance_matrix(Z, R, unit="nm")
+    with pytest.raises(ValueError, match="Generator"):
+        F.randomly_sorted_coulomb_matrix(Z, R, rng=0)
+    with pytest.raises(ValueError, match="symmetric"):
+        F.eigenvalues(np.array([[1.0, 2.0], [0.0, 1.0]]))
+
+
+# --- the real file ------------------------------------------------------------------------
+
+#: Row sums that differ by less than this (relative) count as tied: symmetric atoms whose sums
+#: differ only through the float32 rounding of R.
+TIE_TOLERANCE = 1e-7
+#: Elementwise tolerance between our float64 matrices and the file's float32 X.
+MATCH_RTOL = 2e-6
+
+
+def _matches_up_to_ties(C_atom_order, X, norms):
+    """Whether some reordering of near-tied atoms turns C into X (both l1-sorted)."""
+    order = np.argsort(-norms, kind="stable")
+    groups, start = [], 0
+    sorted_norms = norms[order]
+    for i in range(1, len(order) + 1):
+        gap = sorted_norms[i - 1] - sorted_norms[i] if i < len(order) else np.inf
+        if gap > TIE_TOLERANCE * sorted_norms[i - 1]:
+            groups.append(order[start:i])
+            start = i
+    for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
+        perm = np.concatenate(choice)
+        if np.allclose(C_atom_order[np.ix_(perm, perm)], X, rtol=MATCH_RTOL, atol=1e-5):
+            return True
+    return False
+
+
+@pytest.mark.data
+def test_l1_sorted_matrices_equal_the_files_X(qm7):
+    """The X of qm7.mat is sorted by descending row sum (l1), not by l2, nor in atom order.
+
+    Tolerance: relative 2e-6 elementwise (X is float32). Molecules with symmetric atoms whose
+    row sums tie (relative gap < 1e-7) may list those atoms in either order; for them we check
+    that some order of the tied atoms reproduces X.
+    """
+    S = F.sorted_coulomb_matrix(qm7.Z, qm7.R, norm="l1")
+    close = np.all(np.isclose(S, qm7.X, rtol=MATCH_RTOL, atol=1e-5), axis=(1, 2))
+    mismatched = np.flatnonzero(~close)
+    assert len(mismatched) <= 10, mismatched  # 6 on the reference file
+    C = F.coulomb_matrix(qm7.Z[mismatched], qm7.R[mismatched])
+    norms = F.row_norms(C, "l1")
+    for k, i in enumerate(mismatched):
+        n = qm7.n_atoms[i]
+        assert _matches_up_to_ties(C[k, :n, :n], qm7.X[i, :n, :n], norms[k, :n]), i
+    # The l2 order and the atom order are not the file's convention.
+    l2 = F.sorted_coulomb_matrix(qm7.Z, qm7.R, norm="l2")
+    assert np.sum(~np.all(np.isclose(l2, qm7.X, rtol=MATCH_RTOL, atol=1e-5), axis=(1, 2))) > 1000
+    raw = F.coulomb_matrix(qm7.Z, qm7.R)
+    assert np.sum(~np.all(np.isclose(raw, qm7.X, rtol=MATCH_RTOL, atol=1e-5), axis=(1, 2))) > 5000
+
+
+@pytest.mark.data
+def test_spectra_of_X_and_recomputed_matrices_agree(qm7):
+    ev_file = F.eigenvalues(qm7.X)
+    ev_ours = F.eigenvalues(F.coulomb_matrix(qm7.Z, qm7.R))
+    np.testing.assert_allclose(ev_ours, ev_file, rtol=1e-5, atol=1e-4)
