@@ -1,0 +1,227 @@
+"""Notebook parameters: one declaration per notebook, checked where they enter.
+
+Every notebook has a cell tagged ``parameters`` (papermill replaces its values) and, right
+after it, a cell that calls :func:`check_parameters` with the notebook's name and every
+parameter. A wrong type, a negative size, an unknown feature-set name or a fraction outside
+(0, 1) stops the run there, with a message that names the parameter and its allowed values,
+instead of failing deep inside a model.
+
+:data:`NOTEBOOKS` declares the parameters of every chapter and :data:`QUICK` the small values
+of the quick profile (``python -m qm7utils.run --quick``), which the test suite runs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "NOTEBOOKS",
+    "QUICK",
+    "Boolean",
+    "Choice",
+    "Integer",
+    "ParameterError",
+    "Real",
+    "check_parameters",
+    "describe_parameters",
+]
+
+
+class ParameterError(ValueError):
+    """A notebook parameter has a wrong type or value."""
+
+
+class Param:
+    """Base class: ``validate(value)`` returns the value or raises ``ValueError``/``TypeError``."""
+
+    allow_none: bool = False
+
+    def describe(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def validate(self, value: Any) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def check(self, name: str, value: Any, notebook: str) -> Any:
+        if value is None and self.allow_none:
+            return None
+        try:
+            return self.validate(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"Parameter {name!r} of {notebook} must be {self.describe()}; got {value!r} "
+                f"({type(value).__name__}). Change it in the parameters cell or in "
+                f"`papermill ... -p {name} <value>`."
+            ) from None
+
+
+@dataclass(frozen=True)
+class Integer(Param):
+    """An integer in ``[min, max]`` (either bound optional), or ``None`` when allowed."""
+
+    min: int | None = None
+    max: int | None = None
+    allow_none: bool = False
+    none_means: str = ""
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            text = f"an integer from {self.min} to {self.max}"
+        elif self.min is not None:
+            text = f"an integer >= {self.min}"
+        elif self.max is not None:
+            text = f"an integer <= {self.max}"
+        else:
+            text = "an integer"
+        if self.allow_none:
+            text += f", or None{' (' + self.none_means + ')' if self.none_means else ''}"
+        return text
+
+    def validate(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError
+        if (self.min is not None and value < self.min) or (
+            self.max is not None and value > self.max
+        ):
+            raise ValueError
+        return int(value)
+
+
+@dataclass(frozen=True)
+class Real(Param):
+    """A real number in an interval; ``open`` excludes both ends."""
+
+    min: float | None = None
+    max: float | None = None
+    open: bool = False
+    allow_none: bool = False
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            left, right = ("(", ")") if self.open else ("[", "]")
+            return f"a number in {left}{self.min}, {self.max}{right}"
+        if self.min is not None:
+            return f"a number {'>' if self.open else '>='} {self.min}"
+        if self.max is not None:
+            return f"a number {'<' if self.open else '<='} {self.max}"
+        return "a number"
+
+    def validate(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError
+        value = float(value)
+        if value != value:  # NaN
+            raise ValueError
+        if self.min is not None and (value <= self.min if self.open else value < self.min):
+            raise ValueError
+        if self.max is not None and (value >= self.max if self.open else value > self.max):
+            raise ValueError
+        return value
+
+
+def Fraction() -> Real:  # noqa: N802 - reads like the other declarations
+    """A fraction strictly between 0 and 1."""
+    return Real(0.0, 1.0, open=True)
+
+
+@dataclass(frozen=True)
+class Choice(Param):
+    """One of a fixed set of strings."""
+
+    options: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def validate(self, value):
+        if not isinstance(value, str) or value not in self.options:
+            raise ValueError
+        return value
+
+
+@dataclass(frozen=True)
+class Boolean(Param):
+    """True or False."""
+
+    def describe(self) -> str:
+        return "True or False"
+
+    def validate(self, value):
+        if not isinstance(value, bool):
+            raise TypeError
+        return value
+
+
+SEED = Integer(min=0, max=2**32 - 1)
+N_MOLECULES = Integer(min=50, max=7165, allow_none=True, none_means="all 7,165 molecules")
+
+#: The parameters of every notebook, by notebook name (file stem).
+NOTEBOOKS: dict[str, dict[str, Param]] = {
+    "01_data": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "02_features": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "03_centrality": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "04_visualization": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "05_classification": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "06_regression": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "07_cnn": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "08_kernels": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "09_conclusion": {},
+}
+
+#: Parameter values of the quick profile (tiny subsets, one epoch): every notebook in seconds.
+QUICK: dict[str, dict[str, Any]] = {
+    "01_data": {"n_molecules": 500},
+    "02_features": {"n_molecules": 500},
+    "03_centrality": {"n_molecules": 500},
+    "04_visualization": {"n_molecules": 500},
+    "05_classification": {"n_molecules": 500},
+    "06_regression": {"n_molecules": 500},
+    "07_cnn": {"n_molecules": 500},
+    "08_kernels": {"n_molecules": 500},
+    "09_conclusion": {},
+}
+
+
+def _spec(notebook: str) -> dict[str, Param]:
+    try:
+        return NOTEBOOKS[notebook]
+    except KeyError:
+        raise ParameterError(
+            f"Unknown notebook {notebook!r}: known notebooks are {', '.join(NOTEBOOKS)}"
+        ) from None
+
+
+def check_parameters(notebook: str, **values: Any) -> dict[str, Any]:
+    """Validate a notebook's parameters; return them as a dict.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's name, e.g. ``"06_regression"``.
+    **values
+        Every parameter of the notebook, by name.
+
+    Raises
+    ------
+    ParameterError
+        On an unknown or missing parameter name, or a value of the wrong type or range; the
+        message names the parameter and what it accepts.
+    """
+    spec = _spec(notebook)
+    unknown = sorted(set(values) - set(spec))
+    if unknown:
+        raise ParameterError(
+            f"Unknown parameter(s) {unknown} for {notebook}; its parameters are "
+            f"{', '.join(spec) or 'none'}"
+        )
+    missing = sorted(set(spec) - set(values))
+    if missing:
+        raise ParameterError(f"Parameter(s) {missing} of {notebook} were not passed to the check")
+    return {name: spec[name].check(name, values[name], notebook) for name in spec}
+
+
+def describe_parameters(notebook: str) -> dict[str, str]:
+    """What each parameter of a notebook accepts, in words."""
+    return {name: param.describe() for name, param in _spec(notebook).items()}
