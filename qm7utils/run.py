@@ -1,0 +1,243 @@
+"""Rerun the book's notebooks in order with papermill.
+
+Usage::
+
+    python -m qm7utils.run                         # every notebook, in place (what `make run` does)
+    python -m qm7utils.run --only 05,06            # some notebooks (number or name)
+    python -m qm7utils.run --quick                 # tiny subsets, one epoch: the whole book fast
+    python -m qm7utils.run --params my.yml --output-dir out/
+    python -m qm7utils.run --list                  # notebooks and their parameters
+
+Without parameters the notebooks are executed in place: their stored outputs (which the book
+shows and nbval checks) and ``results/*.json`` are refreshed. With ``--quick`` or ``--params``
+the executed copies go to ``--output-dir`` (default ``_build/executed``) and their results files
+to ``<output-dir>/results``, so a trial run never overwrites the committed outputs.
+
+A parameters file is YAML: notebook names (or ``all``) mapping to parameter values::
+
+    all:
+      seed: 1
+    06_regression:
+      n_molecules: 2000
+
+Every value is checked against the notebook's declaration in :mod:`qm7utils.params` before
+anything runs. The run stops at the first failing notebook and names the failing cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .params import NOTEBOOKS, QUICK, ParameterError, describe_parameters
+
+__all__ = ["RunError", "find_notebooks", "main", "resolve_parameters", "run_notebooks"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RunError(RuntimeError):
+    """A notebook failed, or the command line asked for something that does not exist."""
+
+
+def find_notebooks(directory: Path, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks of ``directory`` in reading order, optionally filtered.
+
+    ``only`` holds names or number prefixes (``"05"``, ``"05_classification"``).
+    """
+    notebooks = sorted(p for p in directory.glob("[0-9][0-9]*.ipynb"))
+    if not notebooks:
+        raise RunError(f"No notebooks (NN_name.ipynb) in {directory}")
+    if not only:
+        return notebooks
+    chosen = []
+    for key in only:
+        matches = [p for p in notebooks if p.stem == key or p.stem.split("_")[0] == key]
+        if not matches:
+            names = ", ".join(p.stem for p in notebooks)
+            raise RunError(f"--only {key!r} matches no notebook; the notebooks are: {names}")
+        chosen += [p for p in matches if p not in chosen]
+    return sorted(chosen)
+
+
+def _load_params_file(path: Path) -> dict[str, dict[str, Any]]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise RunError(f"Cannot read the parameters file {path}: {error}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise RunError(
+            f"{path} must map notebook names (or 'all') to parameter values, e.g. "
+            "'06_regression: {seed: 1}'"
+        )
+    return data
+
+
+def resolve_parameters(
+    notebook: str, quick: bool = False, overrides: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Parameters to pass to one notebook: quick profile, then ``all``, then its own entry.
+
+    Each value is validated against the notebook's declaration; a value for ``all`` is used
+    only by the notebooks that have that parameter.
+
+    Raises
+    ------
+    ParameterError
+        Unknown notebook or parameter, or a bad value.
+    """
+    if notebook not in NOTEBOOKS:
+        raise ParameterError(
+            f"{notebook} declares no parameters in qm7utils.params.NOTEBOOKS; add it there"
+        )
+    spec = NOTEBOOKS[notebook]
+    values: dict[str, Any] = dict(QUICK.get(notebook, {})) if quick else {}
+    overrides = overrides or {}
+    unknown_notebooks = sorted(set(overrides) - set(NOTEBOOKS) - {"all"})
+    if unknown_notebooks:
+        raise ParameterError(
+            f"Unknown notebook(s) {unknown_notebooks} in the parameters; known: "
+            f"{', '.join(NOTEBOOKS)} or 'all'"
+        )
+    values.update({k: v for k, v in overrides.get("all", {}).items() if k in spec})
+    own = overrides.get(notebook, {})
+    unknown = sorted(set(own) - set(spec))
+    if unknown:
+        raise ParameterError(
+            f"Unknown parameter(s) {unknown} for {notebook}; its parameters are "
+            f"{', '.join(spec) or 'none'}"
+        )
+    values.update(own)
+    return {name: spec[name].check(name, value, notebook) for name, value in values.items()}
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _relative_metadata_paths(path: Path) -> None:
+    """Store repository-relative paths in papermill's metadata (no local paths in git)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta:
+            meta[key] = _relative(Path(meta[key]))
+    nbformat.write(nb, path)
+
+
+def _describe_failure(error: Exception, notebook: Path) -> str:
+    cell = getattr(error, "cell_index", None)
+    count = getattr(error, "exec_count", None)
+    source = (getattr(error, "source", "") or "").strip().splitlines()
+    first = next((line for line in source if line.strip() and not line.startswith("#")), "")
+    ename, evalue = getattr(error, "ename", type(error).__name__), getattr(error, "evalue", "")
+    where = f"cell {cell}" if cell is not None else "a cell"
+    if count is not None:
+        where += f" (execution count {count})"
+    return f"{notebook.stem} failed in {where}: {first!r}\n  {ename}: {evalue}"
+
+
+def run_notebooks(
+    notebooks: list[Path],
+    output_dir: Path | None = None,
+    quick: bool = False,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    timeout: int | None = None,
+) -> dict[str, float]:
+    """Execute notebooks in order; return the wall time of each, in seconds.
+
+    Raises
+    ------
+    RunError
+        At the first notebook that fails, naming the failing cell and the error.
+    """
+    import papermill
+
+    plan = [(nb, resolve_parameters(nb.stem, quick, overrides)) for nb in notebooks]
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["QM7_PROGRESS"] = "0"  # no progress bars in stored outputs
+    times: dict[str, float] = {}
+    for i, (notebook, parameters) in enumerate(plan, 1):
+        target = (output_dir / notebook.name) if output_dir is not None else notebook
+        shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+        print(f"[{i}/{len(plan)}] {notebook.stem}" + (f" ({shown})" if shown else ""), flush=True)
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(target),
+                parameters=parameters,
+                cwd=str(notebook.parent),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=timeout,
+            )
+        except papermill.PapermillExecutionError as error:
+            raise RunError(_describe_failure(error, notebook)) from None
+        times[notebook.stem] = time.perf_counter() - start
+        _relative_metadata_paths(target)
+        print(f"      done in {times[notebook.stem]:.1f} s -> {_relative(target)}", flush=True)
+    return times
+
+
+def _report(times: dict[str, float]) -> None:
+    width = max(len(name) for name in times)
+    print("\nTime per notebook:")
+    for name, seconds in times.items():
+        print(f"  {name:<{width}}  {seconds:7.1f} s")
+    total = sum(times.values())
+    print(f"  {'total':<{width}}  {total:7.1f} s ({total / 60:.1f} min)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m qm7utils.run", description="Rerun the book's notebooks with papermill."
+    )
+    parser.add_argument("--only", help="comma-separated notebook names or numbers, e.g. 05,06")
+    parser.add_argument("--params", type=Path, help="YAML file of parameters per notebook")
+    parser.add_argument("--quick", action="store_true", help="the quick profile: tiny runs")
+    parser.add_argument("--output-dir", type=Path, help="write executed copies here")
+    parser.add_argument("--notebooks-dir", type=Path, default=ROOT / "notebooks")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    parser.add_argument("--list", action="store_true", help="list notebooks and parameters")
+    args = parser.parse_args(argv)
+
+    try:
+        only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
+        notebooks = find_notebooks(args.notebooks_dir, only)
+        if args.list:
+            for nb in notebooks:
+                print(nb.stem)
+                for name, text in describe_parameters(nb.stem).items():
+                    print(f"    {name}: {text}")
+            return 0
+        overrides = _load_params_file(args.params) if args.params else None
+        output_dir = args.output_dir
+        if output_dir is None and (args.quick or overrides):
+            output_dir = ROOT / "_build" / "executed"
+        if output_dir is not None and "QM7_RESULTS_DIR" not in os.environ:
+            # Trial runs must not overwrite the committed results.
+            os.environ["QM7_RESULTS_DIR"] = str(output_dir / "results")
+        times = run_notebooks(notebooks, output_dir, args.quick, overrides, args.timeout)
+    except (RunError, ParameterError) as error:
+        print(f"\nError: {error}", file=sys.stderr)
+        return 1
+    _report(times)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
