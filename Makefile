@@ -50,9 +50,24 @@ book: run html
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The whole suite, in five steps; each stops the run when it fails.
+#  1. lint; 2. unit, project and notebook tests (the quick profile, parameters through
+#  papermill, the stored outputs); 3. nbval reruns every notebook and compares the cells marked
+#  NBVAL_CHECK_OUTPUT (results go to a scratch copy, never over results/); 4. the book builds
+#  with warnings as errors; 5. the built book in files and in headless Chromium.
 test: $(STAMP)
+	@echo "== 1/5 ruff"
 	$(BIN)/ruff check .
-	$(call pytest_ok,$(PYTEST) tests)
+	@echo "== 2/5 unit, project and notebook tests"
+	$(call pytest_ok,$(PYTEST) tests --ignore=tests/book)
+	@echo "== 3/5 nbval: rerun the notebooks, compare the checked outputs"
+	scratch=$$(mktemp -d); if [ -d results ]; then cp -r results/. "$$scratch"/; fi; \
+	$(call pytest_ok,QM7_PROGRESS=0 QM7_RESULTS_DIR=$$scratch $(PYTEST) --nbval-lax notebooks \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider)
+	@echo "== 4/5 jupyter-book build -W"
+	$(BIN)/jupyter-book build . --path-output . -W --keep-going
+	@echo "== 5/5 the built book, in files and in Chromium"
+	$(call pytest_ok,$(PYTEST) tests/book)
 
 clean:
 	rm -rf _build
