@@ -47,6 +47,11 @@ def test_chapters_follow_the_template(notebooks):
         assert "google.colab" in code[0].source, f"{stem}: first code cell is the Colab cell"
         tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, f"{stem}: exactly one cell tagged 'parameters'"
+        position = nb.cells.index(code[tagged[0]])
+        documented = nb.cells[position - 1]
+        assert documented.cell_type == "markdown", f"{stem}: no parameter table above parameters"
+        for name in NOTEBOOKS[stem]:
+            assert f"`{name}`" in documented.source, f"{stem}: parameter {name} not documented"
         check = code[tagged[0] + 1].source
         assert f'check_parameters("{stem}"' in check, f"{stem}: check right after parameters"
         for name in NOTEBOOKS[stem]:
