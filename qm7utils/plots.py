@@ -31,6 +31,970 @@ _register_template()
 
 # --- Chapters 1-4: data, features, graphs, visualization -----------------------------------
 
+__all__ += [  # each section lists its own functions
+    "ENERGY_LABEL",
+    "composition_figure",
+    "convergence_figure",
+    "coulomb_heatmaps",
+    "count_bars",
+    "embedding_figure",
+    "energy_by_group",
+    "energy_histogram",
+    "energy_scatter",
+    "graph_figure",
+    "matrix_heatmaps",
+    "molecule_figure",
+    "molecule_gallery",
+    "score_bars",
+    "spectrum_figure",
+]
+
+#: Axis title of every energy axis.
+ENERGY_LABEL = "atomization energy (kcal/mol)"
+#: Marker sizes (pixels) of the atoms in 3D views: hydrogens small, sulfur large.
+_ATOM_SIZE = {"H": 7, "C": 12, "N": 12, "O": 12, "S": 15}
+_BOND_COLOR = "#8c8c8c"
+#: Most 3D scenes a single figure may hold (each is a WebGL context; browsers cap them).
+_MAX_SCENES = 12
+
+
+def _compact(values, decimals: int | None = None):
+    """Values as float32 (half the size in stored notebooks), optionally rounded first."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    if decimals is not None:
+        values = np.round(values, decimals)
+    return values.astype(np.float32)
+
+
+def _one_molecule(Z, R):
+    """Validated real atoms of one molecule: charges, coordinates (Angstrom), atom labels."""
+    from .explore import atom_labels
+    from .features import BOHR_TO_ANGSTROM, _as_molecules
+
+    Zb, Rb, single = _as_molecules(Z, R)
+    if not single:
+        raise ValueError(
+            f"expected one molecule (Z of shape (n,), R of shape (n, 3)), got a batch of "
+            f"{Zb.shape[0]}: pick one, e.g. qm7.Z[i], qm7.R[i]"
+        )
+    real = Zb[0] > 0
+    if not real.any():
+        raise ValueError("the molecule has no atoms: Z is all padding (0)")
+    labels = atom_labels(Zb[0])
+    return Zb[0][real], Rb[0][real] * BOHR_TO_ANGSTROM, labels, real
+
+
+def _atom_values(atom_values, real):
+    """Per-atom values for the real atoms (given for all n slots or for the real atoms only)."""
+    import numpy as np
+
+    if atom_values is None:
+        return None
+    values = np.asarray(atom_values, dtype=np.float64).ravel()
+    if values.size == real.size:
+        values = values[real]
+    elif values.size != int(real.sum()):
+        raise ValueError(
+            f"atom_values must have one value per atom: {int(real.sum())} real atoms (or "
+            f"{real.size} slots with padding), got {values.size}"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("atom_values contain NaN or infinite values")
+    return values
+
+
+def _neighbours(Z, R_angstrom, labels):
+    """Bond adjacency (from qm7utils.graphs) and a 'bonded to ...' hover line per atom."""
+    import numpy as np
+
+    from .features import BOHR_TO_ANGSTROM
+    from .graphs import bond_adjacency
+
+    A = bond_adjacency(Z, R_angstrom / BOHR_TO_ANGSTROM)
+    lines = [
+        "bonded to " + (", ".join(labels[j] for j in np.flatnonzero(row)) or "nothing")
+        for row in A
+    ]
+    return A, lines
+
+
+def _molecule_traces(Z, R, labels, atom_values, value_label, colorscale, legend_seen):
+    """Plotly 3D traces of one molecule: bonds (one line trace), then atoms."""
+    import numpy as np
+
+    from .data import ELEMENTS
+
+    A, bonded = _neighbours(Z, R, labels)
+    i, j = np.nonzero(np.triu(A))
+    segments = np.full((i.size, 3, 3), np.nan)
+    segments[:, 0], segments[:, 1] = R[i], R[j]
+    xyz = segments.reshape(-1, 3)[:-1] if i.size else np.empty((0, 3))
+    coords = [[None if np.isnan(v) else round(float(v), 3) for v in xyz[:, k]] for k in range(3)]
+    traces = [
+        go.Scatter3d(
+            x=coords[0], y=coords[1], z=coords[2], mode="lines", name="bonds",
+            line={"color": _BOND_COLOR, "width": 6}, hoverinfo="skip",
+            showlegend="bonds" not in legend_seen, legendgroup="bonds",
+        )
+    ]
+    legend_seen.add("bonds")
+    symbols = [ELEMENTS[int(z)] for z in Z]
+    hover = [
+        f"{label}<br>({x:.2f}, {y:.2f}, {z:.2f}) Å<br>{line}"
+        for label, (x, y, z), line in zip(labels, R, bonded, strict=True)
+    ]
+    sizes = [_ATOM_SIZE[s] for s in symbols]
+    if atom_values is None:
+        for symbol in sorted(set(symbols), key=list(ELEMENTS.values()).index):
+            mask = np.array([s == symbol for s in symbols])
+            traces.append(
+                go.Scatter3d(
+                    x=_compact(R[mask, 0], 3), y=_compact(R[mask, 1], 3),
+                    z=_compact(R[mask, 2], 3), mode="markers", name=symbol,
+                    legendgroup=symbol, showlegend=symbol not in legend_seen,
+                    marker={"size": _ATOM_SIZE[symbol], "color": ELEMENT_COLORS[symbol],
+                            "line": {"color": "#333333", "width": 1}, "opacity": 1.0},
+                    text=[h for h, m in zip(hover, mask, strict=True) if m],
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
+            legend_seen.add(symbol)
+    else:
+        text = [f"{h}<br>{value_label}: {v:.3g}" for h, v in zip(hover, atom_values, strict=True)]
+        traces.append(
+            go.Scatter3d(
+                x=_compact(R[:, 0], 3), y=_compact(R[:, 1], 3), z=_compact(R[:, 2], 3),
+                mode="markers+text", name=value_label, showlegend=False,
+                text=symbols, textposition="top center", customdata=text,
+                marker={"size": [s * 1.3 for s in sizes], "color": _compact(atom_values),
+                        "colorscale": colorscale, "line": {"color": "#333333", "width": 1},
+                        "colorbar": {"title": {"text": value_label}, "len": 0.8}},
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+    return traces
+
+
+def _scene(title_size: int = 11) -> dict:
+    axis = {"showbackground": False, "title": {"font": {"size": title_size}}}
+    return {
+        "xaxis": {**axis, "title": {"text": "x (Å)"}},
+        "yaxis": {**axis, "title": {"text": "y (Å)"}},
+        "zaxis": {**axis, "title": {"text": "z (Å)"}},
+        "aspectmode": "data",
+    }
+
+
+def molecule_figure(
+    Z,
+    R,
+    title: str | None = None,
+    atom_values=None,
+    value_label: str = "value",
+    colorscale: str = "Viridis",
+    height: int = 460,
+) -> go.Figure:
+    """An interactive 3D ball-and-stick view of one molecule.
+
+    Atoms are coloured by element (:data:`ELEMENT_COLORS`), or by ``atom_values`` (e.g. a
+    centrality) on a colour scale; bonds come from :func:`qm7utils.graphs.bond_adjacency`.
+    Hovering an atom shows its label (element and index in ``Z``), its position in Angstrom
+    and its bonded neighbours.
+
+    Parameters
+    ----------
+    Z : array of shape (n,)
+        Nuclear charges, 0 for padding (ignored).
+    R : array of shape (n, 3)
+        Coordinates in Bohr (shown in Angstrom).
+    title : str, optional
+    atom_values : array, optional
+        One value per atom (``n`` values, or one per real atom) that colours the atoms.
+    value_label : str
+        Name of ``atom_values`` in the colour bar and the hover text.
+    colorscale : str
+        Plotly colour scale for ``atom_values``.
+    height : int
+        Figure height in pixels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces: ``bonds`` (lines), then one marker trace per element present, or a single
+        marker trace coloured by ``atom_values``.
+    """
+    Zr, Rr, labels, real = _one_molecule(Z, R)
+    values = _atom_values(atom_values, real)
+    traces = _molecule_traces(Zr, Rr, labels, values, value_label, colorscale, set())
+    figure = go.Figure(traces)
+    figure.update_layout(
+        title={"text": title or "molecule"}, height=height, scene=_scene(),
+        legend={"title": {"text": "element"}, "itemsizing": "constant"},
+        margin={"l": 0, "r": 0, "t": 50, "b": 0},
+    )
+    return figure
+
+
+def molecule_gallery(
+    Z,
+    R,
+    titles=None,
+    cols: int = 3,
+    row_height: int = 320,
+    title: str | None = None,
+) -> go.Figure:
+    """Several molecules side by side, each in its own rotatable 3D view.
+
+    Parameters
+    ----------
+    Z : array of shape (b, n)
+        Nuclear charges, 0 for padding.
+    R : array of shape (b, n, 3)
+        Coordinates in Bohr.
+    titles : sequence of str, optional
+        One title per molecule (e.g. formula and energy).
+    cols : int
+        Views per row.
+    row_height : int
+        Height of each row in pixels.
+    title : str, optional
+        Title of the whole figure.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        For each molecule a ``bonds`` trace and one trace per element, in scene ``k + 1``;
+        each element appears once in the legend.
+    """
+    import numpy as np
+    from plotly.subplots import make_subplots
+
+    Z = np.asarray(Z)
+    R = np.asarray(R)
+    if Z.ndim != 2 or R.ndim != 3:
+        raise ValueError(
+            f"molecule_gallery takes a batch: Z of shape (b, n), R of shape (b, n, 3); got "
+            f"{Z.shape} and {R.shape} (for one molecule use molecule_figure)"
+        )
+    count = Z.shape[0]
+    if not 1 <= count <= _MAX_SCENES:
+        raise ValueError(
+            f"molecule_gallery shows 1 to {_MAX_SCENES} molecules (each is a WebGL view), got "
+            f"{count}"
+        )
+    if isinstance(cols, bool) or not isinstance(cols, int) or cols < 1:
+        raise ValueError(f"cols must be a positive integer, got {cols!r}")
+    titles = list(titles) if titles is not None else [f"molecule {k}" for k in range(count)]
+    if len(titles) != count:
+        raise ValueError(f"titles must have one entry per molecule ({count}), got {len(titles)}")
+    cols = min(cols, count)
+    rows = -(-count // cols)
+    figure = make_subplots(
+        rows=rows, cols=cols, specs=[[{"type": "scene"}] * cols] * rows,
+        subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.06,
+    )
+    seen: set[str] = set()
+    for k in range(count):
+        Zr, Rr, labels, _ = _one_molecule(Z[k], R[k])
+        for trace in _molecule_traces(Zr, Rr, labels, None, "", "Viridis", seen):
+            figure.add_trace(trace, row=k // cols + 1, col=k % cols + 1)
+    scenes = {f"scene{k + 1 if k else ''}": _scene(title_size=9) for k in range(count)}
+    figure.update_layout(
+        title={"text": title or "molecules"}, height=rows * row_height + 60,
+        legend={"title": {"text": "element"}, "itemsizing": "constant"},
+        margin={"l": 0, "r": 0, "t": 70, "b": 0}, **scenes,
+    )
+    return figure
+
+
+def matrix_heatmaps(
+    matrices,
+    titles,
+    labels=None,
+    colorbar_title: str = "",
+    log: bool = False,
+    title: str | None = None,
+    height: int = 440,
+) -> go.Figure:
+    """Square matrices side by side as heatmaps on one shared colour scale.
+
+    Rows run top to bottom as in a printed matrix. With ``log=True`` the colours follow
+    :math:`\\log_{10}` of the entries (zeros, e.g. padding, stay blank) while the hover text
+    shows the value itself: Coulomb matrices span 0.1 to 388.
+
+    Parameters
+    ----------
+    matrices : sequence of arrays of shape (n_k, n_k)
+    titles : sequence of str
+        One per matrix.
+    labels : sequence of sequences of str, optional
+        Row/column labels of each matrix (unique, e.g. ``["O3", "N1", ...]``); default
+        ``0..n-1``.
+    colorbar_title : str
+        Quantity and unit of the entries.
+    log : bool
+        Colour by the logarithm of positive entries.
+    title : str, optional
+    height : int
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Heatmap`` trace per matrix.
+    """
+    import numpy as np
+    from plotly.subplots import make_subplots
+
+    matrices = [np.asarray(m, dtype=np.float64) for m in matrices]
+    titles = list(titles)
+    if not matrices:
+        raise ValueError("no matrices to show")
+    if len(titles) != len(matrices):
+        raise ValueError(
+            f"need one title per matrix: {len(matrices)} matrices, {len(titles)} titles"
+        )
+    for k, m in enumerate(matrices):
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise ValueError(f"matrix {k} must be square (n, n), got shape {m.shape}")
+        if not np.all(np.isfinite(m)):
+            raise ValueError(f"matrix {k} contains NaN or infinite values")
+        if log and np.any(m < 0):
+            raise ValueError(f"log=True needs non-negative entries; matrix {k} has negative ones")
+    if labels is None:
+        labels = [[str(i) for i in range(m.shape[0])] for m in matrices]
+    labels = [list(map(str, lab)) for lab in labels]
+    if len(labels) != len(matrices):
+        raise ValueError(f"need one label list per matrix, got {len(labels)}")
+    for k, (m, lab) in enumerate(zip(matrices, labels, strict=True)):
+        if len(lab) != m.shape[0] or len(set(lab)) != len(lab):
+            raise ValueError(
+                f"labels of matrix {k} must be {m.shape[0]} unique strings, got {lab!r}"
+            )
+    figure = make_subplots(rows=1, cols=len(matrices), subplot_titles=titles,
+                           horizontal_spacing=0.1)
+    positive = np.concatenate([m[m > 0] for m in matrices]) if log else None
+    for k, (m, lab) in enumerate(zip(matrices, labels, strict=True)):
+        shown = np.where(m > 0, np.log10(np.where(m > 0, m, 1.0)), np.nan) if log else m
+        hover = np.vectorize(lambda v: f"{v:.4g}")(m)
+        figure.add_trace(
+            go.Heatmap(
+                z=_compact(shown, 4), x=lab, y=lab, coloraxis="coloraxis", customdata=hover,
+                hovertemplate="row %{y}, column %{x}: %{customdata}<extra></extra>",
+                name=titles[k],
+            ),
+            row=1, col=k + 1,
+        )
+        figure.update_xaxes(title_text="column", row=1, col=k + 1, tickangle=-90)
+        figure.update_yaxes(title_text="row", autorange="reversed", row=1, col=k + 1,
+                            scaleanchor=f"x{k + 1 if k else ''}")
+    colorbar = {"title": {"text": colorbar_title}}
+    if log and positive is not None and positive.size:
+        low, high = np.log10(positive.min()), np.log10(positive.max())
+        decades = np.arange(np.floor(low), np.ceil(high) + 1)
+        colorbar.update(tickvals=decades.tolist(), ticktext=[f"{10**d:g}" for d in decades])
+    figure.update_layout(
+        title={"text": title or ""}, height=height,
+        coloraxis={"colorscale": "Viridis", "colorbar": colorbar},
+    )
+    return figure
+
+
+def coulomb_heatmaps(Z, R, norm: str = "l1", log: bool = True, title: str | None = None):
+    """A molecule's Coulomb matrix in atom order next to its sorted form.
+
+    Rows and columns are labelled by atom (element and index in ``Z``), so the reader sees
+    where each atom goes when the matrix is sorted by descending row norm.
+
+    Parameters
+    ----------
+    Z : array of shape (n,)
+    R : array of shape (n, 3)
+        Coordinates in Bohr.
+    norm : {"l1", "l2"}
+        Sorting convention: ``"l1"`` (row sum) is the one of QM7's ``X``.
+    log : bool
+        Logarithmic colours (see :func:`matrix_heatmaps`).
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with two ``Heatmap`` traces (atom order, sorted), real atoms
+    only.
+    """
+    import numpy as np
+
+    from .explore import sort_order
+    from .features import coulomb_matrix
+
+    if norm not in ("l1", "l2"):
+        raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
+    Zr, _, labels, real = _one_molecule(Z, R)
+    C = coulomb_matrix(np.asarray(Z)[real], np.asarray(R, dtype=np.float64)[real])
+    order = sort_order(C, norm)
+    sorted_title = "sorted by row sum (l1)" if norm == "l1" else "sorted by row norm (l2)"
+    return matrix_heatmaps(
+        [C, C[np.ix_(order, order)]],
+        ["atom order (as in Z and R)", sorted_title],
+        labels=[labels, [labels[i] for i in order]],
+        colorbar_title="C<sub>IJ</sub> (Hartree)", log=log,
+        title=title or "Coulomb matrix",
+    )
+
+
+def _groups(groups, n: int, order=None):
+    """Group labels as strings, and the groups in display order."""
+    import numpy as np
+
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ValueError(f"groups must have one label per molecule ({n}), got shape {groups.shape}")
+    present = list(dict.fromkeys(np.sort(groups).tolist()))
+    if order is not None:
+        order = list(order)
+        missing = [g for g in present if g not in order]
+        if missing:
+            raise ValueError(f"order misses group(s) {missing}")
+        present = [g for g in order if g in present]
+    return groups, present
+
+
+def _energies(energies):
+    import numpy as np
+
+    energies = np.asarray(energies, dtype=np.float64).ravel()
+    if energies.size == 0:
+        raise ValueError("no energies to plot")
+    if not np.all(np.isfinite(energies)):
+        raise ValueError("energies contain NaN or infinite values")
+    return energies
+
+
+def energy_histogram(
+    energies,
+    groups=None,
+    group_label: str = "",
+    order=None,
+    nbins: int = 60,
+    title: str | None = None,
+) -> go.Figure:
+    """Histogram of atomization energies (kcal/mol), optionally stacked by group.
+
+    Parameters
+    ----------
+    energies : array of shape (n,)
+    groups : array of shape (n,), optional
+        A label per molecule (e.g. number of heavy atoms); one stacked trace per label.
+    group_label : str
+        Legend title for the groups.
+    order : sequence, optional
+        Order of the groups (default: sorted).
+    nbins : int
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Histogram`` trace per group (one without groups).
+    """
+    import numpy as np
+
+    energies = _energies(energies)
+    figure = go.Figure()
+    edges = np.histogram_bin_edges(energies, bins=nbins)
+    xbins = {"start": float(edges[0]), "end": float(edges[-1]), "size": float(edges[1] - edges[0])}
+    if groups is None:
+        figure.add_trace(go.Histogram(x=_compact(energies, 2), xbins=xbins, name="molecules",
+                                      marker={"color": "#4c72b0"}))
+    else:
+        groups, present = _groups(groups, energies.size, order)
+        for g in present:
+            figure.add_trace(go.Histogram(x=_compact(energies[groups == g], 2), xbins=xbins,
+                                          name=str(g)))
+    figure.update_layout(
+        barmode="stack", title={"text": title or "Atomization energies"},
+        xaxis_title=ENERGY_LABEL, yaxis_title="molecules",
+        legend={"title": {"text": group_label}}, showlegend=groups is not None,
+    )
+    return figure
+
+
+def energy_by_group(
+    energies, groups, group_label: str, order=None, title: str | None = None
+) -> go.Figure:
+    """Box plots of the energy (kcal/mol) of each group of molecules (size, composition ...).
+
+    Parameters
+    ----------
+    energies : array of shape (n,)
+    groups : array of shape (n,)
+        A label per molecule.
+    group_label : str
+        What the groups are (x-axis title).
+    order : sequence, optional
+        Order of the groups (default: sorted).
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Box`` trace per group; each box's name carries the
+    number of molecules in the group.
+    """
+    energies = _energies(energies)
+    groups, present = _groups(groups, energies.size, order)
+    figure = go.Figure()
+    for g in present:
+        values = energies[groups == g]
+        figure.add_trace(
+            go.Box(y=_compact(values, 2), name=f"{g}<br>n={values.size}", boxpoints="outliers",
+                   marker={"size": 3}, line={"width": 1.5}, showlegend=False)
+        )
+    figure.update_layout(
+        title={"text": title or f"Atomization energy by {group_label}"},
+        xaxis_title=group_label, yaxis_title=ENERGY_LABEL,
+    )
+    return figure
+
+
+def _subsample(n: int, max_points: int | None, seed: int):
+    import numpy as np
+
+    if max_points is None or n <= max_points:
+        return np.arange(n)
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(f"max_points must be a positive integer or None, got {max_points!r}")
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
+
+
+def energy_scatter(
+    x,
+    energies,
+    x_label: str,
+    groups=None,
+    group_label: str = "",
+    hover_text=None,
+    diagonal: bool = False,
+    max_points: int | None = None,
+    seed: int = 0,
+    title: str | None = None,
+    y_label: str = ENERGY_LABEL,
+) -> go.Figure:
+    """Energies against another quantity: a size, a feature, or a prediction (parity plot).
+
+    Parameters
+    ----------
+    x : array of shape (n,)
+    energies : array of shape (n,)
+        kcal/mol (y axis).
+    x_label : str
+        Quantity and unit of ``x``.
+    groups : array of shape (n,), optional
+        One colour (trace) per group.
+    group_label : str
+    hover_text : sequence of str, optional
+        Shown on hover with the two values (e.g. formulas).
+    diagonal : bool
+        Draw the line y = x (for predicted-vs-true plots).
+    max_points : int, optional
+        Plot a random subset of this many points (fixed by ``seed``), to keep pages light.
+    seed : int
+    title : str, optional
+    y_label : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure: one ``Scatter`` trace per group (one without groups), plus a
+    ``y = x`` line trace when ``diagonal``.
+    """
+    import numpy as np
+
+    energies = _energies(energies)
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if x.shape != energies.shape:
+        raise ValueError(f"x and energies differ in length: {x.size} vs {energies.size}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x contains NaN or infinite values")
+    if hover_text is not None:
+        hover_text = np.asarray(hover_text, dtype=object)
+        if hover_text.shape != energies.shape:
+            raise ValueError(f"hover_text needs one entry per point ({energies.size})")
+    keep = _subsample(energies.size, max_points, seed)
+    if groups is None:
+        labels, present = np.zeros(energies.size, dtype=int), [0]
+    else:
+        labels, present = _groups(groups, energies.size, None)
+    figure = go.Figure()
+    for g in present:
+        idx = keep[labels[keep] == g]
+        text = hover_text[idx].tolist() if hover_text is not None else None
+        figure.add_trace(
+            go.Scatter(
+                x=_compact(x[idx], 3), y=_compact(energies[idx], 2), mode="markers",
+                name=str(g) if groups is not None else "molecules", text=text,
+                marker={"size": 5, "opacity": 0.6},
+                hovertemplate=("%{text}<br>" if text is not None else "")
+                + f"{x_label}: %{{x}}<br>{y_label}: %{{y}}<extra></extra>",
+            )
+        )
+    if diagonal:
+        low = float(min(x.min(), energies.min()))
+        high = float(max(x.max(), energies.max()))
+        figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="y = x",
+                                    line={"color": "#333333", "dash": "dash", "width": 1}))
+    figure.update_layout(
+        title={"text": title or f"Energy against {x_label}"}, xaxis_title=x_label,
+        yaxis_title=y_label, legend={"title": {"text": group_label}},
+        showlegend=groups is not None or diagonal,
+    )
+    return figure
+
+
+def count_bars(values, x_label: str, title: str | None = None, y_label: str = "molecules"):
+    """Bar chart of how often each value occurs, one bar series per named array.
+
+    Parameters
+    ----------
+    values : mapping of name to array
+        E.g. ``{"all atoms": n_atoms, "heavy atoms": n_heavy}``.
+    x_label : str
+        What the values are.
+    title : str, optional
+    y_label : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Bar`` trace per name.
+    """
+    import numpy as np
+
+    if not values:
+        raise ValueError("values is empty: pass {name: array}")
+    figure = go.Figure()
+    for name, array in values.items():
+        array = np.asarray(array).ravel()
+        if array.size == 0:
+            raise ValueError(f"{name!r} holds no values")
+        levels, counts = np.unique(array, return_counts=True)
+        figure.add_trace(go.Bar(x=levels.tolist(), y=counts.tolist(), name=str(name),
+                                hovertemplate=f"{x_label} %{{x}}: %{{y}} {y_label}"
+                                "<extra>%{fullData.name}</extra>"))
+    figure.update_layout(
+        barmode="group", title={"text": title or f"Molecules by {x_label}"},
+        xaxis_title=x_label, yaxis_title=y_label, showlegend=len(values) > 1,
+    )
+    return figure
+
+
+def composition_figure(table, title: str | None = None) -> go.Figure:
+    """Atoms of each element, and molecules that contain it (two bar charts).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`qm7utils.explore.composition_table` (index: element symbols; columns
+        ``atoms`` and ``molecules``).
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with two ``Bar`` traces (atoms, molecules).
+    """
+    from plotly.subplots import make_subplots
+
+    missing = {"atoms", "molecules"} - set(getattr(table, "columns", []))
+    if missing:
+        raise ValueError(
+            f"table must be a composition_table() DataFrame; missing columns {sorted(missing)}"
+        )
+    unknown = [s for s in table.index if s not in ELEMENT_COLORS]
+    if unknown:
+        raise ValueError(f"unknown element symbols {unknown}; expected {list(ELEMENT_COLORS)}")
+    colors = [ELEMENT_COLORS[s] for s in table.index]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=["atoms in the data set",
+                                                           "molecules containing the element"])
+    for col, column in enumerate(("atoms", "molecules"), start=1):
+        figure.add_trace(
+            go.Bar(x=list(table.index), y=table[column].tolist(), name=column,
+                   marker={"color": colors, "line": {"color": "#333333", "width": 1}},
+                   hovertemplate=f"%{{x}}: %{{y}} {column}<extra></extra>"),
+            row=1, col=col,
+        )
+        figure.update_xaxes(title_text="element", row=1, col=col)
+        figure.update_yaxes(title_text=column, type="log", row=1, col=col)
+    figure.update_layout(title={"text": title or "Element composition"}, showlegend=False)
+    return figure
+
+
+def embedding_figure(
+    coords,
+    energies,
+    hover_text=None,
+    axis_titles=("component 1", "component 2"),
+    max_points: int | None = 2000,
+    seed: int = 0,
+    title: str | None = None,
+) -> go.Figure:
+    """A 2D map of molecules (PCA, t-SNE ...) coloured by their energy.
+
+    Parameters
+    ----------
+    coords : array of shape (n, 2)
+    energies : array of shape (n,)
+        kcal/mol; the colour.
+    hover_text : sequence of str, optional
+        E.g. formulas; shown with the energy on hover.
+    axis_titles : (str, str)
+    max_points : int or None
+        Plot a random subset of this many molecules (fixed by ``seed``).
+    seed : int
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Scatter`` trace.
+    """
+    import numpy as np
+
+    coords = np.asarray(coords, dtype=np.float64)
+    energies = _energies(energies)
+    if coords.ndim != 2 or coords.shape[1] != 2 or coords.shape[0] != energies.size:
+        raise ValueError(
+            f"coords must have shape (n, 2) with n = {energies.size} energies, got {coords.shape}"
+        )
+    if hover_text is not None and len(hover_text) != energies.size:
+        raise ValueError(f"hover_text needs one entry per molecule ({energies.size})")
+    keep = _subsample(energies.size, max_points, seed)
+    text = [str(hover_text[i]) for i in keep] if hover_text is not None else None
+    figure = go.Figure(
+        go.Scatter(
+            x=_compact(coords[keep, 0], 3), y=_compact(coords[keep, 1], 3), mode="markers",
+            text=text, name="molecules",
+            marker={"size": 5, "color": _compact(energies[keep], 1), "colorscale": "Viridis",
+                    "opacity": 0.8, "colorbar": {"title": {"text": "energy<br>(kcal/mol)"}}},
+            hovertemplate=("%{text}<br>" if text else "")
+            + "E = %{marker.color:.1f} kcal/mol<extra></extra>",
+        )
+    )
+    shown = ""
+    if keep.size < energies.size:
+        shown = f" ({keep.size} of {energies.size} molecules shown)"
+    figure.update_layout(
+        title={"text": (title or "Map of the molecules") + shown},
+        xaxis_title=axis_titles[0], yaxis_title=axis_titles[1],
+    )
+    return figure
+
+
+def spectrum_figure(
+    spectra, title: str | None = None, y_label: str = "eigenvalue (Hartree)", trim_zeros=True
+) -> go.Figure:
+    """Eigenvalue spectra (or any sorted vectors) of a few molecules, one line each.
+
+    Parameters
+    ----------
+    spectra : mapping of name to array of shape (k,)
+        E.g. ``{"CH4": eigenvalues(C)}``.
+    title : str, optional
+    y_label : str
+        Quantity and unit.
+    trim_zeros : bool
+        Drop trailing zeros (the padding) of each vector.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Scatter`` trace per spectrum.
+    """
+    import numpy as np
+
+    if not spectra:
+        raise ValueError("spectra is empty: pass {name: values}")
+    figure = go.Figure()
+    for name, values in spectra.items():
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if trim_zeros:
+            nonzero = np.flatnonzero(values)
+            values = values[: nonzero[-1] + 1] if nonzero.size else values[:0]
+        figure.add_trace(
+            go.Scatter(x=np.arange(1, values.size + 1).tolist(), y=_compact(values, 4),
+                       mode="lines+markers", name=str(name),
+                       hovertemplate="%{fullData.name}, #%{x}: %{y:.4g}<extra></extra>")
+        )
+    figure.update_layout(
+        title={"text": title or "Eigenvalue spectra"},
+        xaxis_title="rank (largest |eigenvalue| first)", yaxis_title=y_label,
+    )
+    return figure
+
+
+def convergence_figure(changes, title: str | None = None, tol: float | None = None):
+    """How fast iterations converge: the change per step, on a log scale.
+
+    Parameters
+    ----------
+    changes : mapping of name to array
+        For each run, the change :math:`\\lVert x_k - x_{k-1} \\rVert_1` after step k.
+    title : str, optional
+    tol : float, optional
+        Draw the stopping threshold as a horizontal line.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Scatter`` trace per run.
+    """
+    import numpy as np
+
+    if not changes:
+        raise ValueError("changes is empty: pass {name: values}")
+    figure = go.Figure()
+    for name, values in changes.items():
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if values.size == 0 or np.any(values < 0):
+            raise ValueError(f"{name!r}: changes must be a non-empty array of values >= 0")
+        figure.add_trace(
+            go.Scatter(x=np.arange(1, values.size + 1).tolist(),
+                       y=np.maximum(values, 1e-17).astype(np.float32), mode="lines",
+                       name=str(name))
+        )
+    if tol is not None:
+        figure.add_hline(y=tol, line={"dash": "dot", "color": "#555555"},
+                         annotation_text="stopping threshold")
+    figure.update_layout(
+        title={"text": title or "Convergence"}, xaxis_title="iteration",
+        yaxis={"title": {"text": "change of x (L1 norm)"}, "type": "log",
+               "exponentformat": "power"},
+    )
+    return figure
+
+
+def graph_figure(
+    Z,
+    R,
+    atom_values=None,
+    value_label: str = "value",
+    layout: str = "kamada_kawai",
+    title: str | None = None,
+    colorscale: str = "Viridis",
+    height: int = 460,
+) -> go.Figure:
+    """A molecule drawn as its bond graph in 2D, atoms coloured by element or by a value.
+
+    Parameters
+    ----------
+    Z : array of shape (n,)
+    R : array of shape (n, 3)
+        Coordinates in Bohr.
+    atom_values : array, optional
+        One value per atom (e.g. eigenvector centrality) that colours the nodes.
+    value_label : str
+    layout : {"kamada_kawai", "projection"}
+        ``"kamada_kawai"``: a graph layout (distances follow bond counts; the axes carry no
+        unit, so they are hidden). ``"projection"``: the coordinates projected on the
+        molecule's two main axes (Angstrom).
+    title : str, optional
+    colorscale : str
+    height : int
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with two ``Scatter`` traces: ``bonds`` (lines) and ``atoms``
+    (markers with the element symbols).
+    """
+    import numpy as np
+
+    from .data import ELEMENTS
+
+    Zr, Rr, labels, real = _one_molecule(Z, R)
+    values = _atom_values(atom_values, real)
+    A, bonded = _neighbours(Zr, Rr, labels)
+    if layout == "kamada_kawai":
+        import networkx as nx
+
+        graph = nx.from_numpy_array(A.astype(float))
+        positions = nx.kamada_kawai_layout(graph) if len(Zr) > 1 else {0: np.zeros(2)}
+        xy = np.array([positions[i] for i in range(len(Zr))])
+    elif layout == "projection":
+        centred = Rr - Rr.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        axes = vt[:2] * np.where(vt[:2].sum(axis=1, keepdims=True) < 0, -1.0, 1.0)
+        xy = centred @ axes.T
+    else:
+        raise ValueError(f"layout must be 'kamada_kawai' or 'projection', got {layout!r}")
+    i, j = np.nonzero(np.triu(A))
+    ex, ey = [], []
+    for a, b in zip(i, j, strict=True):
+        ex += [round(float(xy[a, 0]), 3), round(float(xy[b, 0]), 3), None]
+        ey += [round(float(xy[a, 1]), 3), round(float(xy[b, 1]), 3), None]
+    symbols = [ELEMENTS[int(z)] for z in Zr]
+    hover = [f"{lab}<br>{line}" for lab, line in zip(labels, bonded, strict=True)]
+    sizes = [16 if s == "H" else 26 for s in symbols]
+    if values is None:
+        marker = {"color": [ELEMENT_COLORS[s] for s in symbols], "size": sizes, "opacity": 1.0,
+                  "line": {"color": "#333333", "width": 1}}
+        text_colors = ["#000000" if s in ("H", "S") else "#ffffff" for s in symbols]
+    else:
+        hover = [f"{h}<br>{value_label}: {v:.3g}" for h, v in zip(hover, values, strict=True)]
+        marker = {"color": _compact(values), "colorscale": colorscale, "size": sizes,
+                  "opacity": 1.0, "line": {"color": "#333333", "width": 1},
+                  "colorbar": {"title": {"text": value_label}}}
+        # Dark (low) end of the colour scale: white letters; bright end: black letters.
+        span = float(values.max() - values.min()) or 1.0
+        text_colors = ["#ffffff" if (v - values.min()) / span < 0.5 else "#000000"
+                       for v in values]
+    figure = go.Figure(
+        [
+            go.Scatter(x=ex, y=ey, mode="lines", name="bonds", hoverinfo="skip",
+                       line={"color": _BOND_COLOR, "width": 3}),
+            go.Scatter(x=_compact(xy[:, 0], 3), y=_compact(xy[:, 1], 3), mode="markers+text",
+                       name="atoms", text=symbols, customdata=hover, marker=marker,
+                       textfont={"color": text_colors, "size": 11},
+                       hovertemplate="%{customdata}<extra></extra>"),
+        ]
+    )
+    hidden = {"visible": False} if layout == "kamada_kawai" else {}
+    figure.update_layout(
+        title={"text": title or "bond graph"}, height=height, showlegend=False,
+        xaxis={"title": {"text": "main axis 1 (Å)"}, "zeroline": False, **hidden},
+        yaxis={"title": {"text": "main axis 2 (Å)"}, "zeroline": False, "scaleanchor": "x",
+               **hidden},
+    )
+    return figure
+
+
+def score_bars(table, value: str = "mae", error: str | None = "mae_std",
+               x_label: str = "MAE (kcal/mol)", title: str | None = None) -> go.Figure:
+    """Horizontal bars of a score per row of a table (e.g. from ``compare_features``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Indexed by name (one bar each).
+    value : str
+        Column with the bar lengths.
+    error : str or None
+        Column with the error bars (e.g. the spread over folds).
+    x_label : str
+        Quantity and unit.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Bar`` trace.
+    """
+    columns = list(getattr(table, "columns", []))
+    for column in (value, error):
+        if column is not None and column not in columns:
+            raise ValueError(f"table has no column {column!r}; its columns are {columns}")
+    errors = {"type": "data", "array": table[error].round(3).tolist()} if error else None
+    figure = go.Figure(
+        go.Bar(y=[str(i) for i in table.index], x=table[value].round(3).tolist(),
+               orientation="h", error_x=errors, name=value, marker={"color": "#4c72b0"},
+               hovertemplate="%{y}: %{x:.1f}<extra></extra>")
+    )
+    figure.update_layout(
+        title={"text": title or value}, xaxis_title=x_label,
+        yaxis={"autorange": "reversed"}, height=max(300, 60 + 40 * len(table)),
+    )
+    return figure
+
 
 # --- Chapters 5-6: classification and regression -------------------------------------------
 
