@@ -155,6 +155,9 @@ class Boolean(Param):
 
 
 SEED = Integer(min=0, max=2**32 - 1)
+#: Names of the feature sets of chapters 5-6 (the keys of qm7utils.featuresets.FEATURE_SETS;
+#: a test checks they agree, so that this module need not import the features).
+FEATURE_SET_NAMES = ("deck", "cm_eigenvalues", "counts", "compact", "deck+counts")
 N_MOLECULES = Integer(min=50, max=7165, allow_none=True, none_means="all 7,165 molecules")
 
 #: The parameters of every notebook, by notebook name (file stem).
@@ -163,8 +166,27 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
     "02_features": {"seed": SEED, "n_molecules": N_MOLECULES},
     "03_centrality": {"seed": SEED, "n_molecules": N_MOLECULES},
     "04_visualization": {"seed": SEED, "n_molecules": N_MOLECULES},
-    "05_classification": {"seed": SEED, "n_molecules": N_MOLECULES},
-    "06_regression": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "05_classification": {
+        "seed": SEED,
+        "n_molecules": N_MOLECULES,
+        "bin_width": Real(min=0.0, open=True),
+        "features": Choice(FEATURE_SET_NAMES),
+        "C": Real(min=0.0, open=True),
+        "class_weight": Choice(("balanced", "none")),
+        "scale": Boolean(),
+        "validation_size": Fraction(),
+        "test_size": Fraction(),
+    },
+    "06_regression": {
+        "seed": SEED,
+        "n_molecules": N_MOLECULES,
+        "features": Choice(FEATURE_SET_NAMES),
+        "n_trials": Integer(min=1, max=500),
+        "cv_folds": Integer(min=2, max=10),
+        "n_jobs": Integer(min=1, max=64),
+        "validation_size": Fraction(),
+        "test_size": Fraction(),
+    },
     "07_cnn": {"seed": SEED, "n_molecules": N_MOLECULES},
     "08_kernels": {"seed": SEED, "n_molecules": N_MOLECULES},
     "09_conclusion": {},
@@ -177,7 +199,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "03_centrality": {"n_molecules": 500},
     "04_visualization": {"n_molecules": 500},
     "05_classification": {"n_molecules": 500},
-    "06_regression": {"n_molecules": 500},
+    "06_regression": {"n_molecules": 500, "n_trials": 3},
     "07_cnn": {"n_molecules": 500},
     "08_kernels": {"n_molecules": 500},
     "09_conclusion": {},

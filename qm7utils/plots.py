@@ -998,6 +998,238 @@ def score_bars(table, value: str = "mae", error: str | None = "mae_std",
 
 # --- Chapters 5-6: classification and regression -------------------------------------------
 
+__all__ += [
+    "confusion_figure",
+    "importance_figure",
+    "residual_figure",
+    "residual_histogram",
+    "search_history",
+]
+
+
+def _paired(y_true, y_pred, what: str = "predictions"):
+    import numpy as np
+
+    y_true = np.asarray(y_true).ravel()
+    y_pred = np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(
+            f"y_true and y_pred must be non-empty and of equal length, got {y_true.size} and "
+            f"{y_pred.size} {what}"
+        )
+    return y_true, y_pred
+
+
+def confusion_figure(y_true, y_pred, labels=None, normalize: bool = False,
+                     title: str | None = None) -> go.Figure:
+    """Confusion matrix of class predictions as an annotated heatmap.
+
+    Rows are the true classes, columns the predicted ones; the diagonal holds the correct
+    predictions. With ordered classes (energy bins), errors next to the diagonal are near
+    misses.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like
+        True and predicted classes.
+    labels : sequence, optional
+        Classes in display order (default: every class in either array, sorted).
+    normalize : bool
+        Show each row as fractions of its true class (the diagonal is then the recall).
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Heatmap`` trace (``z`` = counts or fractions).
+    """
+    import numpy as np
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred = _paired(y_true, y_pred)
+    labels = np.union1d(y_true, y_pred) if labels is None else np.asarray(labels)
+    counts = confusion_matrix(y_true, y_pred, labels=labels)
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        z = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0).round(3)
+        text = [[f"{v:.2f}" if v else "" for v in row] for row in z]
+        colorbar = "share of true class"
+    else:
+        z = counts
+        text = [[str(v) if v else "" for v in row] for row in counts]
+        colorbar = "molecules"
+    names = [str(v) for v in labels]
+    figure = go.Figure(
+        go.Heatmap(
+            z=z.tolist(), x=names, y=names, text=text, texttemplate="%{text}",
+            colorscale="Blues", colorbar={"title": {"text": colorbar}},
+            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title={"text": title or "confusion matrix"},
+        xaxis={"title": {"text": "predicted class"}, "type": "category"},
+        yaxis={"title": {"text": "true class"}, "type": "category", "autorange": "reversed"},
+        height=520, width=600,
+    )
+    return figure
+
+
+def residual_figure(y_true, y_pred, hover=None, title: str | None = None,
+                    unit: str = "kcal/mol") -> go.Figure:
+    """Residuals (predicted minus true) against the true value, with a zero line.
+
+    A good model scatters evenly around zero at every energy; a trend or a funnel shape
+    shows what the model misses.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like
+        True and predicted values.
+    hover : sequence of str, optional
+        One label per point (e.g. index and formula).
+    title : str, optional
+    unit : str
+        Unit of both axes.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with a ``Scattergl`` trace of the residuals.
+    """
+    y_true, y_pred = _paired(y_true, y_pred)
+    residual = y_pred - y_true
+    if hover is not None and len(hover) != len(y_true):
+        raise ValueError(f"hover must have one label per point ({len(y_true)}), got {len(hover)}")
+    figure = go.Figure(
+        go.Scattergl(
+            x=y_true.round(2).tolist(), y=residual.round(2).tolist(), mode="markers",
+            marker={"size": 5, "opacity": 0.6, "color": "#4c72b0"},
+            text=list(hover) if hover is not None else None, name="residual",
+            hovertemplate=(("%{text}<br>" if hover is not None else "")
+                           + "true %{x:.1f}, residual %{y:.1f}<extra></extra>"),
+        )
+    )
+    figure.add_hline(y=0, line={"color": "#444", "width": 1})
+    figure.update_layout(
+        title={"text": title or "residuals"},
+        xaxis_title=f"true value ({unit})", yaxis_title=f"predicted - true ({unit})", height=420,
+    )
+    return figure
+
+
+def residual_histogram(residuals, bin_size: float = 1.0, title: str | None = None,
+                       unit: str = "kcal/mol") -> go.Figure:
+    """Overlaid distributions of the residuals of one or more models.
+
+    Parameters
+    ----------
+    residuals : dict
+        Model name -> residuals (predicted minus true).
+    bin_size : float
+        Histogram bin width in ``unit``.
+    title : str, optional
+    unit : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Histogram`` trace per model.
+    """
+    import numpy as np
+
+    if not isinstance(residuals, dict) or not residuals:
+        raise ValueError("residuals must be a non-empty dict: model name -> residuals")
+    if not bin_size > 0:
+        raise ValueError(f"bin_size must be positive, got {bin_size}")
+    figure = go.Figure()
+    for name, values in residuals.items():
+        values = np.asarray(values, dtype=float).ravel()
+        figure.add_trace(
+            go.Histogram(x=values.round(2).tolist(), name=str(name), opacity=0.6,
+                         xbins={"size": bin_size}, histnorm="probability density")
+        )
+    figure.update_layout(
+        barmode="overlay", title={"text": title or "residual distribution"},
+        xaxis_title=f"predicted - true ({unit})", yaxis_title="density", height=400,
+    )
+    return figure
+
+
+def importance_figure(names, importances, top: int = 20, title: str | None = None,
+                      x_label: str = "importance (gain share)") -> go.Figure:
+    """The ``top`` most important features as horizontal bars, most important on top.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Feature names.
+    importances : array_like
+        One non-negative value per feature (e.g. ``model.feature_importances_``).
+    top : int
+        Number of bars.
+    title : str, optional
+    x_label : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Bar`` trace.
+    """
+    import numpy as np
+
+    names = [str(n) for n in names]
+    importances = np.asarray(importances, dtype=float).ravel()
+    if len(names) != importances.size:
+        raise ValueError(
+            f"names and importances differ in length: {len(names)} vs {importances.size}"
+        )
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be a positive integer, got {top!r}")
+    order = np.argsort(-importances, kind="stable")[:top]
+    figure = go.Figure(
+        go.Bar(y=[names[i] for i in order], x=importances[order].round(4).tolist(),
+               orientation="h", marker={"color": "#4c72b0"},
+               hovertemplate="%{y}: %{x:.3f}<extra></extra>")
+    )
+    figure.update_layout(
+        title={"text": title or "feature importance"}, xaxis_title=x_label,
+        yaxis={"autorange": "reversed"}, height=max(300, 80 + 22 * len(order)),
+    )
+    return figure
+
+
+def search_history(trials, value: str = "dev_mae", title: str | None = None,
+                   y_label: str = "dev MAE (kcal/mol)") -> go.Figure:
+    """Score of each trial of a hyper-parameter search, and the best score so far.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        One row per trial in order (e.g. ``tune_xgboost(...).trials``).
+    value : str
+        Column with the score (lower is better).
+    title : str, optional
+    y_label : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure: ``trial`` markers and a ``best so far`` line.
+    """
+    import numpy as np
+
+    if value not in getattr(trials, "columns", []):
+        raise ValueError(f"trials has no column {value!r}")
+    scores = np.asarray(trials[value], dtype=float)
+    x = list(range(len(scores)))
+    figure = go.Figure(
+        [
+            go.Scatter(x=x, y=scores.round(3).tolist(), mode="markers", name="trial",
+                       marker={"color": "#4c72b0", "size": 8}),
+            go.Scatter(x=x, y=np.minimum.accumulate(scores).round(3).tolist(), mode="lines",
+                       name="best so far", line={"color": "#dd8452", "shape": "hv"}),
+        ]
+    )
+    figure.update_layout(title={"text": title or "search history"}, xaxis_title="trial",
+                         yaxis_title=y_label, height=380)
+    return figure
+
 
 # --- Chapter 7: convolutional networks -----------------------------------------------------
 

@@ -5,7 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qm7utils.evaluation import deck_split, fold_splits, holdout_split, regression_metrics
+from qm7utils.evaluation import (
+    DECK_BIN_WIDTH,
+    Split,
+    boundary_distance,
+    class_table,
+    classification_metrics,
+    classification_report_frame,
+    deck_split,
+    energy_classes,
+    fold_splits,
+    holdout_split,
+    nested_fractions,
+    overall_fractions,
+    regression_metrics,
+)
 
 
 def test_deck_split_fractions_disjoint_and_reproducible():
@@ -61,3 +75,124 @@ def test_regression_metrics_values():
         regression_metrics([1, 2], [1])
     with pytest.raises(ValueError, match="finite"):
         regression_metrics([1, 2], [1, np.nan])
+
+
+# --- Split fractions ------------------------------------------------------------------------
+
+
+def test_overall_fractions_of_the_deck_split():
+    shares = overall_fractions(0.15, 0.18)
+    assert shares == pytest.approx({"train": 0.697, "test": 0.153, "validation": 0.15})
+    assert sum(shares.values()) == pytest.approx(1.0)
+    sizes = deck_split(7165).sizes()
+    for part, share in shares.items():
+        assert sizes[part] / 7165 == pytest.approx(share, abs=1e-3)
+
+
+def test_nested_fractions_round_trip_and_make_the_split():
+    nested = nested_fractions(0.8, 0.1, 0.1)
+    assert nested["validation_size"] == pytest.approx(0.1)
+    assert nested["test_size"] == pytest.approx(1 / 9)
+    assert overall_fractions(**nested) == pytest.approx(
+        {"train": 0.8, "test": 0.1, "validation": 0.1}
+    )
+    split = deck_split(1000, **nested, seed=3)
+    assert split.sizes() == {"train": 800, "test": 100, "validation": 100}
+
+
+@pytest.mark.parametrize(
+    ("shares", "message"),
+    [
+        ((0.7, 0.2, 0.2), "must sum to 1"),
+        ((0.5, 0.2, 0.2), "must sum to 1"),
+        ((1.0, 0.1, 0.1), "train must be a fraction"),
+        ((0.9, -0.05, 0.15), "test must be a fraction"),
+    ],
+)
+def test_nested_fractions_refuse_bad_shares(shares, message):
+    with pytest.raises(ValueError, match=message):
+        nested_fractions(*shares)
+
+
+def test_deck_split_parts_are_disjoint_for_small_n_and_other_fractions():
+    split = deck_split(50, validation_size=0.3, test_size=0.5, seed=7)
+    parts = [set(p.tolist()) for p in split]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert set().union(*parts) == set(range(50))
+    assert split.sizes() == {"train": 17, "test": 18, "validation": 15}
+
+
+# --- Energy classes ---------------------------------------------------------------------------
+
+
+def test_energy_classes_floor_of_abs_energy_over_width():
+    T = np.array([-0.0, -1.0, -178.711, -178.712, -357.5, -2192.0, 50.0])
+    np.testing.assert_array_equal(energy_classes(T), [0, 0, 0, 1, 2, 12, 0])
+    np.testing.assert_array_equal(energy_classes(T, bin_width=100), [0, 0, 1, 1, 3, 21, 0])
+    assert energy_classes(T).dtype == np.int64
+    assert DECK_BIN_WIDTH == pytest.approx(1787.12 / 10)
+
+
+@pytest.mark.parametrize("width", [0, -178.7, np.inf, np.nan])
+def test_energy_classes_refuse_bad_widths(width):
+    with pytest.raises(ValueError, match="bin_width must be a positive energy"):
+        energy_classes([-500.0], bin_width=width)
+
+
+def test_energy_classes_refuse_non_numbers_and_nan_energies():
+    with pytest.raises(TypeError, match="bin_width must be a number"):
+        energy_classes([-500.0], bin_width="wide")
+    with pytest.raises(ValueError, match="finite energies"):
+        energy_classes([-500.0, np.nan])
+
+
+def test_boundary_distance():
+    d = boundary_distance([-10.0, -95.0, -190.0, -100.0], bin_width=100.0)
+    np.testing.assert_allclose(d, [10.0, 5.0, 10.0, 0.0])
+    assert np.all(boundary_distance(-np.linspace(400, 2200, 50)) <= DECK_BIN_WIDTH / 2)
+
+
+def test_class_table_counts_and_ranges():
+    T = np.array([-150.0, -160.0, -250.0, -420.0])
+    split = Split(np.array([0, 2]), np.array([1]), np.array([3]))
+    table = class_table(T, bin_width=100.0, split=split)
+    assert table.index.tolist() == [1, 2, 4]
+    assert table["molecules"].tolist() == [2, 1, 1]
+    assert table["from"].tolist() == [-200.0, -300.0, -500.0]
+    assert table["to"].tolist() == [-100.0, -200.0, -400.0]
+    assert table["train"].tolist() == [1, 1, 0]
+    assert table["validation"].tolist() == [0, 0, 1]
+
+
+# --- Classification metrics -------------------------------------------------------------------
+
+
+def test_classification_metrics_values():
+    y_true = [3, 3, 4, 4, 5, 5, 6, 6]
+    y_pred = [3, 4, 4, 4, 5, 3, 6, 6]
+    m = classification_metrics(y_true, y_pred)
+    assert m["accuracy"] == pytest.approx(6 / 8)
+    assert m["balanced_accuracy"] == pytest.approx((0.5 + 1 + 0.5 + 1) / 4)
+    assert m["within_one"] == pytest.approx(7 / 8)
+    assert m["mean_class_error"] == pytest.approx((1 + 2) / 8)
+    assert 0 < m["macro_f1"] < 1
+    perfect = classification_metrics([1, 2, 3], [1, 2, 3])
+    assert perfect == {"accuracy": 1.0, "balanced_accuracy": 1.0, "macro_f1": 1.0,
+                       "within_one": 1.0, "mean_class_error": 0.0}
+    with pytest.raises(ValueError, match="differ in length"):
+        classification_metrics([1, 2], [1])
+    with pytest.raises(ValueError, match="no predictions"):
+        classification_metrics([], [])
+
+
+def test_classification_report_frame_matches_by_hand(recwarn):
+    y_true = [1, 1, 2, 2, 2, 3]
+    y_pred = [1, 2, 2, 2, 1, 2]
+    table = classification_report_frame(y_true, y_pred)
+    assert table.index.tolist()[:3] == ["1", "2", "3"]
+    assert table.loc["1", "precision"] == pytest.approx(1 / 2)
+    assert table.loc["2", "recall"] == pytest.approx(2 / 3)
+    assert table.loc["3", "precision"] == 0.0  # never predicted: 0, not a warning
+    assert table.loc["3", "support"] == 1
+    assert {"macro avg", "weighted avg"} <= set(table.index)
+    assert not [w for w in recwarn if "zero" in str(w.message).lower()]

@@ -1,0 +1,182 @@
+"""qm7utils.models.classical on small synthetic data (seconds, no QM7 needed)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+from qm7utils.evaluation import Split, regression_metrics
+from qm7utils.models.classical import (
+    DECK_XGB_PARAMS,
+    SEARCH_SPACE,
+    ResidualRegressor,
+    compare_models,
+    kfold_mae,
+    linear_svm,
+    p_fold_scores,
+    split_classification_metrics,
+    split_metrics,
+    tune_xgboost,
+    xgb_regressor,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """An additive target (as atomization energies nearly are) plus a small interaction."""
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 8, size=(300, 4)).astype(float)
+    noise = rng.normal(size=(300, 3))
+    X = np.hstack([counts, noise])
+    y = counts @ np.array([-100.0, -80.0, -60.0, -40.0]) + 5.0 * noise[:, 0] * noise[:, 1]
+    return X, y
+
+
+def _split(n=300):
+    index = np.arange(n)
+    return Split(index[: n * 7 // 10], index[n * 7 // 10 : n * 85 // 100], index[n * 85 // 100 :])
+
+
+def test_linear_svm_separates_separable_classes():
+    rng = np.random.default_rng(1)
+    centres = np.array([[0, 0], [10, 0], [0, 10]])
+    X = np.concatenate([c + rng.normal(size=(30, 2)) for c in centres]) * [1, 100]
+    y = np.repeat([3, 4, 5], 30)
+    for scale in (True, False):
+        model = linear_svm(C=1.0, scale=scale).fit(X, y)
+        assert np.mean(model.predict(X) == y) == 1.0
+    assert linear_svm().named_steps["svc"].class_weight == "balanced"
+    assert "standardscaler" in linear_svm().named_steps
+    assert "standardscaler" not in linear_svm(scale=False).named_steps
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"C": 0}, "C must be a positive number"),
+    ({"C": -1.0}, "C must be a positive number"),
+    ({"class_weight": "equal"}, "class_weight must be 'balanced' or None"),
+])
+def test_linear_svm_refuses_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        linear_svm(**kwargs)
+
+
+def test_xgb_regressor_uses_deck_parameters_and_is_reproducible(data):
+    X, y = data
+    model = xgb_regressor(seed=3)
+    got = model.get_params()
+    for key, value in DECK_XGB_PARAMS.items():
+        assert got[key] == value
+    assert got["n_jobs"] == 1 and got["random_state"] == 3
+    assert xgb_regressor(max_depth=2).get_params()["max_depth"] == 2
+    first = xgb_regressor(seed=3).fit(X, y).predict(X)
+    second = xgb_regressor(seed=3).fit(X, y).predict(X)
+    np.testing.assert_array_equal(first, second)
+    other = xgb_regressor(seed=4).fit(X, y).predict(X)
+    assert not np.array_equal(first, other)  # the seed drives the subsampling
+    with pytest.raises(ValueError, match="n_jobs must be an integer >= 1"):
+        xgb_regressor(n_jobs=0)
+
+
+def test_residual_regressor_extrapolates_an_additive_trend():
+    """Trees cannot predict beyond the training range; the linear baseline can."""
+    rng = np.random.default_rng(2)
+    X_train = rng.integers(0, 5, size=(400, 3)).astype(float)
+    X_test = X_train + 5.0  # larger molecules than any in training
+    weights = np.array([-90.0, -70.0, -50.0])
+    y_train, y_test = X_train @ weights, X_test @ weights
+    trees = xgb_regressor().fit(X_train, y_train)
+    both = ResidualRegressor(xgb_regressor(), baseline_columns=[0, 1, 2]).fit(X_train, y_train)
+    tree_mae = regression_metrics(y_test, trees.predict(X_test))["mae"]
+    both_mae = regression_metrics(y_test, both.predict(X_test))["mae"]
+    assert both_mae < 1.0 < 100.0 < tree_mae
+    np.testing.assert_allclose(both.predict_baseline(X_test), y_test, atol=1.0)
+    assert both.feature_importances_.shape == (3,)
+
+
+def test_residual_regressor_uses_only_the_baseline_columns(data):
+    X, y = data
+    model = ResidualRegressor(xgb_regressor(n_estimators=5), baseline=Ridge(alpha=1.0),
+                              baseline_columns=[0, 1])
+    model.fit(X, y)
+    ridge = Ridge(alpha=1.0).fit(X[:, :2], y)
+    np.testing.assert_allclose(model.predict_baseline(X), ridge.predict(X[:, :2]))
+    with pytest.raises(ValueError, match="one row per target"):
+        ResidualRegressor().fit(X, y[:-1])
+
+
+def test_split_metrics_and_compare_models(data):
+    X, y = data
+    split = _split()
+    model = ResidualRegressor(xgb_regressor(), baseline_columns=[0, 1, 2, 3]).fit(
+        X[split.train], y[split.train])
+    metrics = split_metrics(model, X, y, split)
+    assert set(metrics) == {"train", "test", "validation"}
+    assert metrics["train"]["mae"] < metrics["validation"]["mae"]
+    table = compare_models(
+        {"trees": (xgb_regressor(), X), "ridge": (Ridge(), X[:, :4])}, y, split
+    )
+    assert table.index.tolist() == ["trees", "ridge"]
+    assert table.loc["ridge", "features"] == 4
+    assert {"train", "test", "validation", "seconds"} <= set(table.columns)
+    ridge = Ridge().fit(X[split.train, :4], y[split.train])
+    assert table.loc["ridge", "validation"] == pytest.approx(
+        regression_metrics(y[split.validation], ridge.predict(X[split.validation, :4]))["mae"])
+
+
+def test_split_classification_metrics():
+    X = np.arange(20, dtype=float)[:, None]
+    y = (X[:, 0] >= 10).astype(int)
+    model = linear_svm().fit(X, y)
+    split = Split(np.arange(0, 20, 2), np.arange(1, 20, 4), np.arange(3, 20, 4))
+    scores = split_classification_metrics(model, X, y, split)
+    assert scores["train"]["accuracy"] == 1.0 and scores["validation"]["within_one"] == 1.0
+
+
+def test_kfold_mae_is_reproducible_and_checks_arguments(data):
+    X, y = data
+    model = xgb_regressor(n_estimators=20)
+    first = kfold_mae(model, X, y, n_splits=4, seed=0)
+    assert first.shape == (4,) and np.all(first > 0)
+    np.testing.assert_array_equal(first, kfold_mae(model, X, y, n_splits=4, seed=0))
+    assert not np.array_equal(first, kfold_mae(model, X, y, n_splits=4, seed=1))
+    with pytest.raises(ValueError, match="n_splits must be an integer >= 2"):
+        kfold_mae(model, X, y, n_splits=1)
+    with pytest.raises(ValueError, match="differ in length"):
+        kfold_mae(model, X, y[:-1])
+
+
+def test_p_fold_scores_follow_the_folds(data):
+    X, y = data
+    P = np.arange(300).reshape(5, 60)
+    scores = p_fold_scores(Ridge(), X, y, P)
+    assert scores.index.tolist() == [0, 1, 2, 3, 4]
+    assert scores["n_train"].tolist() == [240] * 5 and scores["n_test"].tolist() == [60] * 5
+    fold = Ridge().fit(X[60:], y[60:])
+    assert scores.loc[0, "mae"] == pytest.approx(
+        regression_metrics(y[:60], fold.predict(X[:60]))["mae"])
+
+
+def test_tune_xgboost_is_reproducible_stays_in_range_and_quiet(data, caplog):
+    import optuna
+
+    X, y = data
+    split = _split()
+    args = (X[split.train], y[split.train], X[split.test], y[split.test])
+    space = {"n_estimators": ("int", 20, 60, 20), "max_depth": ("int", 2, 4, 1),
+             "learning_rate": ("log", 0.05, 0.3)}
+    before = optuna.logging.get_verbosity()
+    with caplog.at_level(logging.INFO):
+        first = tune_xgboost(*args, n_trials=4, seed=0, space=space, baseline_columns=[0, 1, 2, 3])
+    assert not [r for r in caplog.records if r.name.startswith("optuna")]
+    assert optuna.logging.get_verbosity() == before
+    second = tune_xgboost(*args, n_trials=4, seed=0, space=space, baseline_columns=[0, 1, 2, 3])
+    assert first.best_params == second.best_params and first.best_mae == second.best_mae
+    assert len(first.trials) == 4 and first.best_mae == first.trials["dev_mae"].min()
+    assert 20 <= first.trials["n_estimators"].min() and first.trials["n_estimators"].max() <= 60
+    assert set(first.best_params) == set(space)
+    assert set(SEARCH_SPACE) >= {"n_estimators", "learning_rate", "max_depth"}
+    with pytest.raises(ValueError, match="n_trials must be an integer >= 1"):
+        tune_xgboost(*args, n_trials=0)
