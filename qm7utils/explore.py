@@ -7,10 +7,12 @@
   the near-ties that float rounding breaks one way or the other.
 * Invariances (chapter 2): :func:`random_rotation`, :func:`invariance_table` (which feature
   sets survive a rotation, a translation and a renumbering of the atoms).
+* Graphs (chapter 3): :func:`is_connected` (is every atom reachable along bonds?).
 * A quick look at how much a feature set knows about the energy (chapters 1 and 3):
   :func:`fold_cv_mae` and :func:`compare_features`, a ridge regression under the standard
   five-fold protocol of ``P``.
-* Maps of a feature space (chapter 4): :func:`embed` (PCA, t-SNE).
+* Maps of a feature space (chapter 4): :func:`embed` (PCA, t-SNE) and
+  :func:`neighbour_agreement` (do neighbours on the map share a label?).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ __all__ = [
     "fold_stratification",
     "fold_table",
     "invariance_table",
+    "is_connected",
+    "neighbour_agreement",
     "random_rotation",
     "sort_order",
 ]
@@ -444,6 +448,19 @@ def invariance_table(
     return pd.DataFrame.from_dict(table, orient="index")[list(moves)]
 
 
+def _one_thread():
+    """Run BLAS and OpenMP on one thread inside a ``with`` block.
+
+    The fits and maps of these chapters are small (at most 7,165 x 276). Extra threads cost
+    more than they give there, up to ten times more on a machine that is busy with other work,
+    and one thread also gives the same floating-point sums on every machine, which keeps the
+    printed numbers identical between runs.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
 def fold_cv_mae(features, y, P, alphas=None) -> np.ndarray:
     """Test MAE of a ridge regression on each of the five folds (the standard QM7 protocol).
 
@@ -484,10 +501,11 @@ def fold_cv_mae(features, y, P, alphas=None) -> np.ndarray:
         raise ValueError("features contain NaN or infinite values")
     alphas = np.logspace(-4, 4, 9) if alphas is None else np.asarray(alphas, dtype=np.float64)
     maes = []
-    for _, train, test in fold_splits(P):
-        model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
-        model.fit(X[train], y[train])
-        maes.append(float(np.mean(np.abs(model.predict(X[test]) - y[test]))))
+    with _one_thread():
+        for _, train, test in fold_splits(P):
+            model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
+            model.fit(X[train], y[train])
+            maes.append(float(np.mean(np.abs(model.predict(X[test]) - y[test]))))
     return np.array(maes)
 
 
@@ -552,7 +570,6 @@ def embed(
         ``coords`` of shape (n, 2); ``info`` holds ``explained_variance`` (the fraction of
         variance of the two axes, PCA) or ``kl_divergence`` (t-SNE).
     """
-    from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
     X = np.asarray(features, dtype=np.float64)
@@ -564,6 +581,13 @@ def embed(
     if not keep.any():
         raise ValueError("every feature is constant: nothing to embed")
     X = StandardScaler().fit_transform(X[:, keep])
+    with _one_thread():
+        return _embed(X, method, seed, perplexity, pca_components)
+
+
+def _embed(X, method, seed, perplexity, pca_components):
+    from sklearn.decomposition import PCA
+
     if method == "pca":
         pca = PCA(n_components=2, svd_solver="full")
         coords = pca.fit_transform(X)
@@ -584,3 +608,79 @@ def embed(
         coords = tsne.fit_transform(reduced)
         return coords, {"kl_divergence": float(tsne.kl_divergence_)}
     raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
+
+
+def is_connected(A, Z=None) -> np.ndarray:
+    """Whether each graph is connected: every real atom reachable from every other one.
+
+    Reachability is computed for the whole batch at once by repeated squaring of
+    :math:`(A + I)` (``ceil(log2 n)`` boolean matrix products), no loop over molecules.
+
+    Parameters
+    ----------
+    A : array of shape (n, n) or (b, n, n)
+        Adjacency matrices (e.g. :func:`qm7utils.graphs.bond_adjacency`); non-zero = edge.
+    Z : array of shape (n,) or (b, n), optional
+        Nuclear charges; padding atoms (0) are left out. Without ``Z``, a node is real when it
+        has at least one edge (so an isolated atom is only caught when ``Z`` is given).
+
+    Returns
+    -------
+    bool or ndarray of bool, shape (b,)
+    """
+    A = np.asarray(A)
+    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"A must be square matrices of shape (n, n) or (b, n, n), got {A.shape}")
+    single = A.ndim == 2
+    A = (A[None] if single else A) != 0
+    if Z is None:
+        real = A.any(axis=-1)
+    else:
+        real = np.asarray(Z) > 0
+        real = real[None] if real.ndim == 1 else real
+        if real.shape != A.shape[:2]:
+            raise ValueError(f"Z must have shape {A.shape[:2]} to match A, got {real.shape}")
+    n = A.shape[-1]
+    reach = (A | np.eye(n, dtype=bool)).astype(np.float64)
+    for _ in range(max(1, int(np.ceil(np.log2(max(n, 2)))))):
+        reach = (np.einsum("bij,bjk->bik", reach, reach) > 0).astype(np.float64)
+    pairs = real[:, :, None] & real[:, None, :]
+    connected = np.all((reach > 0) | ~pairs, axis=(1, 2))
+    return bool(connected[0]) if single else connected
+
+
+def neighbour_agreement(coords, labels, k: int = 5) -> tuple[float, float]:
+    r"""How often a point's nearest neighbours on a map share its label, against chance.
+
+    Parameters
+    ----------
+    coords : array of shape (n, d)
+        Positions (e.g. a 2D embedding).
+    labels : array of shape (n,)
+        A label per point (number of atoms, element set, ...).
+    k : int
+        Number of neighbours of each point (the point itself excluded).
+
+    Returns
+    -------
+    (share, chance)
+        ``share``: fraction of the ``k`` nearest neighbours of each point that have its label,
+        averaged over points. ``chance``: the same fraction for neighbours drawn at random,
+        :math:`\sum_c p_c^2` over the label frequencies :math:`p_c`.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    coords = np.asarray(coords, dtype=np.float64)
+    labels = np.asarray(labels)
+    if coords.ndim != 2 or labels.shape != (coords.shape[0],):
+        raise ValueError(
+            f"coords must have shape (n, d) and labels shape (n,); got {coords.shape} and "
+            f"{labels.shape}"
+        )
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < len(coords):
+        raise ValueError(f"k must be an integer from 1 to n - 1 = {len(coords) - 1}, got {k!r}")
+    _, neighbours = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords)
+    share = float((labels[neighbours[:, 1:]] == labels[:, None]).mean())
+    _, counts = np.unique(labels, return_counts=True)
+    chance = float(((counts / counts.sum()) ** 2).sum())
+    return share, chance

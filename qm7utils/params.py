@@ -159,13 +159,21 @@ SEED = Integer(min=0, max=2**32 - 1)
 #: a test checks they agree, so that this module need not import the features).
 FEATURE_SET_NAMES = ("deck", "cm_eigenvalues", "counts", "compact", "deck+counts")
 N_MOLECULES = Integer(min=50, max=7165, allow_none=True, none_means="all 7,165 molecules")
+#: A molecule by its index in the file (chapters 2-4 draw their worked examples from the file).
+MOLECULE = Integer(min=0, max=7164)
 
 #: The parameters of every notebook, by notebook name (file stem).
 NOTEBOOKS: dict[str, dict[str, Param]] = {
     "01_data": {"seed": SEED, "n_molecules": N_MOLECULES},
-    "02_features": {"seed": SEED, "n_molecules": N_MOLECULES},
-    "03_centrality": {"seed": SEED, "n_molecules": N_MOLECULES},
-    "04_visualization": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "02_features": {"seed": SEED, "n_molecules": N_MOLECULES, "example": MOLECULE},
+    "03_centrality": {"seed": SEED, "n_molecules": N_MOLECULES, "example": MOLECULE},
+    "04_visualization": {
+        "seed": SEED,
+        "n_molecules": N_MOLECULES,
+        "example": MOLECULE,
+        "max_points": Integer(min=100),
+        "tsne_molecules": Integer(min=0, max=7165),
+    },
     "05_classification": {
         "seed": SEED,
         "n_molecules": N_MOLECULES,
@@ -197,7 +205,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "01_data": {"n_molecules": 500},
     "02_features": {"n_molecules": 500},
     "03_centrality": {"n_molecules": 500},
-    "04_visualization": {"n_molecules": 500},
+    "04_visualization": {"n_molecules": 500, "max_points": 300, "tsne_molecules": 200},
     "05_classification": {"n_molecules": 500},
     "06_regression": {"n_molecules": 500, "n_trials": 3},
     "07_cnn": {"n_molecules": 500},

@@ -169,7 +169,8 @@ def _molecule_traces(Z, R, labels, atom_values, value_label, colorscale, legend_
                 mode="markers+text", name=value_label, showlegend=False,
                 text=symbols, textposition="top center", customdata=text,
                 marker={"size": [s * 1.3 for s in sizes], "color": _compact(atom_values),
-                        "colorscale": colorscale, "line": {"color": "#333333", "width": 1},
+                        "colorscale": colorscale, "opacity": 1.0,
+                        "line": {"color": "#333333", "width": 1},
                         "colorbar": {"title": {"text": value_label}, "len": 0.8}},
                 hovertemplate="%{customdata}<extra></extra>",
             )
@@ -177,14 +178,20 @@ def _molecule_traces(Z, R, labels, atom_values, value_label, colorscale, legend_
     return traces
 
 
-def _scene(title_size: int = 11) -> dict:
-    axis = {"showbackground": False, "title": {"font": {"size": title_size}}}
-    return {
-        "xaxis": {**axis, "title": {"text": "x (Å)"}},
-        "yaxis": {**axis, "title": {"text": "y (Å)"}},
-        "zaxis": {**axis, "title": {"text": "z (Å)"}},
+def _scene(axes: bool = True) -> dict:
+    """A 3D scene in true proportions; ``axes=False`` hides the axes (small gallery views)."""
+    axis = {"showbackground": False, "title": {"font": {"size": 11}}}
+    if not axes:
+        axis = {"visible": False}
+    scene = {
+        "xaxis": {**axis, "title": {"text": "x (Å)"}} if axes else axis,
+        "yaxis": {**axis, "title": {"text": "y (Å)"}} if axes else axis,
+        "zaxis": {**axis, "title": {"text": "z (Å)"}} if axes else axis,
         "aspectmode": "data",
     }
+    if not axes:
+        scene["camera"] = {"eye": {"x": 1.6, "y": 1.6, "z": 1.1}}
+    return scene
 
 
 def molecule_figure(
@@ -231,6 +238,7 @@ def molecule_figure(
     figure = go.Figure(traces)
     figure.update_layout(
         title={"text": title or "molecule"}, height=height, scene=_scene(),
+        showlegend=values is None,  # with values, the colour bar takes the legend's place
         legend={"title": {"text": "element"}, "itemsizing": "constant"},
         margin={"l": 0, "r": 0, "t": 50, "b": 0},
     )
@@ -266,7 +274,8 @@ def molecule_gallery(
     -------
     plotly.graph_objects.Figure
         For each molecule a ``bonds`` trace and one trace per element, in scene ``k + 1``;
-        each element appears once in the legend.
+        each element appears once in the legend. The small views hide their axes; hovering an
+        atom gives its position in Angstrom.
     """
     import numpy as np
     from plotly.subplots import make_subplots
@@ -300,7 +309,7 @@ def molecule_gallery(
         Zr, Rr, labels, _ = _one_molecule(Z[k], R[k])
         for trace in _molecule_traces(Zr, Rr, labels, None, "", "Viridis", seen):
             figure.add_trace(trace, row=k // cols + 1, col=k % cols + 1)
-    scenes = {f"scene{k + 1 if k else ''}": _scene(title_size=9) for k in range(count)}
+    scenes = {f"scene{k + 1 if k else ''}": _scene(axes=False) for k in range(count)}
     figure.update_layout(
         title={"text": title or "molecules"}, height=rows * row_height + 60,
         legend={"title": {"text": "element"}, "itemsizing": "constant"},
@@ -386,8 +395,8 @@ def matrix_heatmaps(
             row=1, col=k + 1,
         )
         figure.update_xaxes(title_text="column", row=1, col=k + 1, tickangle=-90)
-        figure.update_yaxes(title_text="row", autorange="reversed", row=1, col=k + 1,
-                            scaleanchor=f"x{k + 1 if k else ''}")
+        figure.update_yaxes(title_text="row" if k == 0 else None, autorange="reversed",
+                            row=1, col=k + 1, scaleanchor=f"x{k + 1 if k else ''}")
     colorbar = {"title": {"text": colorbar_title}}
     if log and positive is not None and positive.size:
         low, high = np.log10(positive.min()), np.log10(positive.max())
@@ -477,6 +486,7 @@ def energy_histogram(
     order=None,
     nbins: int = 60,
     title: str | None = None,
+    x_label: str = ENERGY_LABEL,
 ) -> go.Figure:
     """Histogram of atomization energies (kcal/mol), optionally stacked by group.
 
@@ -491,6 +501,8 @@ def energy_histogram(
         Order of the groups (default: sorted).
     nbins : int
     title : str, optional
+    x_label : str
+        Axis title (change it for other energies, e.g. the residuals of a model).
 
     Returns
     -------
@@ -512,7 +524,7 @@ def energy_histogram(
                                           name=str(g)))
     figure.update_layout(
         barmode="stack", title={"text": title or "Atomization energies"},
-        xaxis_title=ENERGY_LABEL, yaxis_title="molecules",
+        xaxis_title=x_label, yaxis_title="molecules",
         legend={"title": {"text": group_label}}, showlegend=groups is not None,
     )
     return figure
@@ -640,8 +652,11 @@ def energy_scatter(
         high = float(max(x.max(), energies.max()))
         figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="y = x",
                                     line={"color": "#333333", "dash": "dash", "width": 1}))
+    shown = ""
+    if keep.size < energies.size:
+        shown = f" ({keep.size} of {energies.size} molecules shown)"
     figure.update_layout(
-        title={"text": title or f"Energy against {x_label}"}, xaxis_title=x_label,
+        title={"text": (title or f"Energy against {x_label}") + shown}, xaxis_title=x_label,
         yaxis_title=y_label, legend={"title": {"text": group_label}},
         showlegend=groups is not None or diagonal,
     )
@@ -838,7 +853,8 @@ def convergence_figure(changes, title: str | None = None, tol: float | None = No
 
     Returns
     -------
-    plotly.graph_objects.Figure with one ``Scatter`` trace per run.
+    plotly.graph_objects.Figure with one ``Scatter`` trace per run, plus a dotted
+    ``stopping threshold`` line when ``tol`` is given.
     """
     import numpy as np
 
@@ -855,8 +871,10 @@ def convergence_figure(changes, title: str | None = None, tol: float | None = No
                        name=str(name))
         )
     if tol is not None:
-        figure.add_hline(y=tol, line={"dash": "dot", "color": "#555555"},
-                         annotation_text="stopping threshold")
+        longest = max(len(trace.y) for trace in figure.data)
+        figure.add_trace(go.Scatter(x=[1, longest], y=[tol, tol], mode="lines",
+                                    name="stopping threshold", hoverinfo="skip",
+                                    line={"dash": "dot", "color": "#555555", "width": 1.5}))
     figure.update_layout(
         title={"text": title or "Convergence"}, xaxis_title="iteration",
         yaxis={"title": {"text": "change of x (L1 norm)"}, "type": "log",

@@ -198,6 +198,42 @@ def test_embed_pca_and_tsne():
         E.embed(np.ones((10, 3)))
 
 
+def test_is_connected_batched_with_padding():
+    from qm7utils.graphs import bond_adjacency
+
+    Z, R = batch(water(), benzene(), methanol())
+    A = bond_adjacency(Z, R)
+    assert E.is_connected(A, Z).tolist() == [True, True, True]
+    # Pull the hydroxyl hydrogen of methanol away: an isolated atom.
+    R2 = R.copy()
+    R2[2, 5] += 20.0
+    assert E.is_connected(bond_adjacency(Z, R2), Z).tolist() == [True, True, False]
+    # Two fragments: a path 0-1 and an edge 2-3.
+    two = np.zeros((4, 4), dtype=bool)
+    two[0, 1] = two[1, 0] = two[2, 3] = two[3, 2] = True
+    assert E.is_connected(two) is False
+    two[1, 2] = two[2, 1] = True
+    assert E.is_connected(two) is True
+    with pytest.raises(ValueError, match="square"):
+        E.is_connected(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="match A"):
+        E.is_connected(A, Z[:, :5])
+
+
+def test_neighbour_agreement_separates_clusters_from_noise():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 50)
+    clustered = rng.normal(size=(100, 2)) + 10.0 * labels[:, None]
+    share, chance = E.neighbour_agreement(clustered, labels, k=5)
+    assert share == 1.0 and chance == pytest.approx(0.5)
+    mixed, _ = E.neighbour_agreement(rng.normal(size=(100, 2)), labels, k=5)
+    assert 0.3 < mixed < 0.7
+    with pytest.raises(ValueError, match="k must be"):
+        E.neighbour_agreement(clustered, labels, k=100)
+    with pytest.raises(ValueError, match="labels shape"):
+        E.neighbour_agreement(clustered, labels[:10])
+
+
 @pytest.mark.data
 def test_qm7_x_is_sorted_by_row_sum_up_to_six_ties(qm7):
     l1 = E.check_file_convention(qm7.Z, qm7.R, qm7.X, norm="l1")
@@ -215,3 +251,11 @@ def test_qm7_folds_are_stratified_by_energy(qm7):
     table = E.composition_table(qm7.Z)
     assert table["atoms"].to_dict() == {"H": 61959, "C": 35761, "N": 6655, "O": 5978, "S": 297}
     assert table.loc["S", "molecules"] == 297
+
+
+@pytest.mark.data
+def test_qm7_has_one_disconnected_bond_graph(qm7):
+    from qm7utils.graphs import bond_adjacency
+
+    connected = E.is_connected(bond_adjacency(qm7.Z, qm7.R), qm7.Z)
+    assert np.flatnonzero(~connected).tolist() == [133]

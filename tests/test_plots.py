@@ -54,6 +54,7 @@ def test_molecule_figure_ignores_padding_and_colours_by_values():
     np.testing.assert_allclose(atoms.marker.color, values, rtol=1e-6)
     assert list(atoms.text) == ["O", "H", "H"]
     assert atoms.marker.colorbar.title.text == "centrality"
+    assert coloured.layout.showlegend is False and figure.layout.showlegend is True
     # Values given for all 23 slots (padding included) are accepted too.
     padded = np.zeros(23)
     padded[:3] = values
@@ -143,6 +144,8 @@ def test_energy_histogram_stacks_one_trace_per_group(energies):
     assert [t.name for t in grouped.data] == ["3", "4", "5", "6", "7"]
     assert sum(len(t.x) for t in grouped.data) == 300
     assert grouped.layout.barmode == "stack"
+    residuals = P.energy_histogram(T - T.mean(), x_label="residual (kcal/mol)")
+    assert residuals.layout.xaxis.title.text == "residual (kcal/mol)"
     with pytest.raises(ValueError, match="one label per molecule"):
         P.energy_histogram(T, groups=sizes[:10])
     with pytest.raises(ValueError, match="NaN"):
@@ -167,6 +170,7 @@ def test_energy_scatter_groups_subsample_and_diagonal(energies):
                               hover_text=[f"m{i}" for i in range(300)])
     assert _types(figure) == ["scatter", "scatter"]
     assert sum(len(t.x) for t in figure.data) == 100
+    assert figure.layout.title.text.endswith("(100 of 300 molecules shown)")
     assert all(text.startswith("m") for text in figure.data[0].text)
     parity = P.energy_scatter(T + 1.0, T, "predicted (kcal/mol)", diagonal=True)
     assert [t.name for t in parity.data] == ["molecules", "y = x"]
@@ -221,7 +225,9 @@ def test_spectrum_and_convergence_figures():
     with pytest.raises(ValueError, match="empty"):
         P.spectrum_figure({})
     changes = P.convergence_figure({"plain": [1.0, 0.1, 0.01], "shifted": [1.0, 1e-3]}, tol=1e-9)
-    assert [len(t.y) for t in changes.data] == [3, 2]
+    assert [t.name for t in changes.data] == ["plain", "shifted", "stopping threshold"]
+    assert [len(t.y) for t in changes.data] == [3, 2, 2]
+    assert list(changes.data[2].y) == [1e-9, 1e-9] and list(changes.data[2].x) == [1, 3]
     assert changes.layout.yaxis.type == "log"
     with pytest.raises(ValueError, match=">= 0"):
         P.convergence_figure({"bad": [-1.0]})
