@@ -207,7 +207,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "03_centrality": {"n_molecules": 500},
     "04_visualization": {"n_molecules": 500, "max_points": 300, "tsne_molecules": 200},
     "05_classification": {"n_molecules": 500},
-    "06_regression": {"n_molecules": 500, "n_trials": 3},
+    "06_regression": {"n_molecules": 500, "n_trials": 2, "cv_folds": 2},
     "07_cnn": {"n_molecules": 500},
     "08_kernels": {"n_molecules": 500},
     "09_conclusion": {},
