@@ -190,7 +190,7 @@ def _scene(axes: bool = True) -> dict:
         "aspectmode": "data",
     }
     if not axes:
-        scene["camera"] = {"eye": {"x": 1.6, "y": 1.6, "z": 1.1}}
+        scene["camera"] = {"eye": {"x": 1.9, "y": 1.9, "z": 1.3}}
     return scene
 
 
@@ -302,7 +302,7 @@ def molecule_gallery(
     rows = -(-count // cols)
     figure = make_subplots(
         rows=rows, cols=cols, specs=[[{"type": "scene"}] * cols] * rows,
-        subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.06,
+        subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.12 if rows > 1 else 0,
     )
     seen: set[str] = set()
     for k in range(count):
@@ -311,9 +311,10 @@ def molecule_gallery(
             figure.add_trace(trace, row=k // cols + 1, col=k % cols + 1)
     scenes = {f"scene{k + 1 if k else ''}": _scene(axes=False) for k in range(count)}
     figure.update_layout(
-        title={"text": title or "molecules"}, height=rows * row_height + 60,
+        title={"text": title or "molecules", "y": 0.99, "yanchor": "top"},
+        height=rows * row_height + 110,
         legend={"title": {"text": "element"}, "itemsizing": "constant"},
-        margin={"l": 0, "r": 0, "t": 70, "b": 0}, **scenes,
+        margin={"l": 0, "r": 0, "t": 110, "b": 0}, **scenes,
     )
     return figure
 
@@ -403,8 +404,8 @@ def matrix_heatmaps(
         decades = np.arange(np.floor(low), np.ceil(high) + 1)
         colorbar.update(tickvals=decades.tolist(), ticktext=[f"{10**d:g}" for d in decades])
     figure.update_layout(
-        title={"text": title or ""}, height=height,
-        coloraxis={"colorscale": "Viridis", "colorbar": colorbar},
+        title={"text": title or "", "y": 0.98, "yanchor": "top"}, height=height,
+        margin={"t": 110}, coloraxis={"colorscale": "Viridis", "colorbar": colorbar},
     )
     return figure
 
