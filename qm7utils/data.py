@@ -180,7 +180,7 @@ class QM7:
 def hill_formula(z: np.ndarray) -> str:
     """Formula of one molecule from its nuclear charges, in Hill order (C, H, then A-Z)."""
     counts = Counter(ELEMENTS[int(v)] for v in np.asarray(z).ravel() if v > 0)
-    order = ["C", "H"] if "C" in counts else []
+    order = [s for s in ("C", "H") if s in counts] if "C" in counts else []
     order += sorted(s for s in counts if s not in order)
     return "".join(f"{s}{counts[s] if counts[s] > 1 else ''}" for s in order)
 

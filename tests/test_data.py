@@ -275,6 +275,14 @@ def test_sample_keeps_fold_structure(good_file):
         qm7.sample(3)
 
 
+def test_hill_formula():
+    from qm7utils.data import hill_formula
+
+    assert hill_formula([6, 6, 6, 6, 7, 7, 0]) == "C4N2"  # carbon without hydrogen
+    assert hill_formula([8, 1, 1]) == "H2O"  # no carbon: alphabetical
+    assert hill_formula([7, 6, 1, 1, 1, 16]) == "CH3NS"
+
+
 def test_to_frame_is_tidy(good_file):
     frame = load_qm7(good_file).to_frame()
     assert list(frame.columns[:6]) == ["index", "n_atoms", "n_heavy", "formula", "energy", "fold"]
