@@ -196,7 +196,15 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "test_size": Fraction(),
     },
     "07_cnn": {"seed": SEED, "n_molecules": N_MOLECULES},
-    "08_kernels": {"seed": SEED, "n_molecules": N_MOLECULES},
+    "08_kernels": {
+        "seed": SEED,
+        "n_molecules": N_MOLECULES,
+        "inner_size": Integer(min=50, allow_none=True, none_means="all three inner folds"),
+        "view_noise": Real(min=0.0, open=True),
+        "frontier_components": Integer(min=1, max=720),
+        "frontier_sigma": Real(min=0.0, open=True),
+        "frontier_search": Boolean(),
+    },
     "09_conclusion": {},
 }
 
@@ -209,7 +217,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "05_classification": {"n_molecules": 500},
     "06_regression": {"n_molecules": 500, "n_trials": 2, "cv_folds": 2},
     "07_cnn": {"n_molecules": 500},
-    "08_kernels": {"n_molecules": 500},
+    "08_kernels": {"n_molecules": 500, "inner_size": 200, "frontier_components": 32},
     "09_conclusion": {},
 }
 

@@ -1254,3 +1254,205 @@ def search_history(trials, value: str = "dev_mae", title: str | None = None,
 
 
 # --- Chapters 8-9: kernels, learning curves, the closing comparison ------------------------
+
+__all__ += [
+    "comparison_figure",
+    "error_surface",
+    "learning_curve_figure",
+]
+
+#: Colours of the comparison chart: the book's own results, and published ones, each on the
+#: standard P-fold protocol or on another protocol or data set.
+_COMPARISON_COLORS = {
+    ("this book", True): "#1f4e9c",
+    ("this book", False): "#8fb3e8",
+    ("published", True): "#d9822b",
+    ("published", False): "#c7c7c7",
+}
+#: Chemical accuracy: 1 kcal/mol, the error of careful thermochemistry.
+CHEMICAL_ACCURACY = 1.0
+#: Line colours of the learning curves, one per representation.
+_CURVE_COLORS = ("#1f4e9c", "#d9822b", "#3a923a", "#c03d3e", "#7e5fb0", "#8c564b")
+
+
+def error_surface(surface, sigmas, regularizations, chosen=None, title: str | None = None,
+                  sigma_label: str = "kernel width σ") -> go.Figure:
+    """Validation MAE over a grid of kernel widths and regularizations, as a heatmap.
+
+    Parameters
+    ----------
+    surface : array of shape (len(sigmas), len(regularizations))
+        Validation MAE (kcal/mol), e.g. ``CVResult.surfaces[k]`` of
+        :func:`qm7utils.models.kernels.nested_cv`; ``inf`` marks a failed fit.
+    sigmas, regularizations : sequences of float
+        The grid.
+    chosen : (sigma, regularization), optional
+        Marks the pair that was selected.
+    title : str, optional
+    sigma_label : str
+        Axis title of the widths (name the unit of the features).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Heatmap`` trace (x: widths, y: regularizations).
+    """
+    import numpy as np
+
+    surface = np.asarray(surface, dtype=float)
+    if surface.shape != (len(sigmas), len(regularizations)):
+        raise ValueError(
+            f"surface must have shape (len(sigmas), len(regularizations)) = "
+            f"({len(sigmas)}, {len(regularizations)}), got {surface.shape}"
+        )
+    x = [f"{s:g}" for s in sigmas]
+    y = [f"{r:.0e}" for r in regularizations]
+    z = np.where(np.isfinite(surface), surface, np.nan).T.round(2)
+    text = [["failed" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
+    figure = go.Figure(
+        go.Heatmap(
+            z=[[None if np.isnan(v) else float(v) for v in row] for row in z], x=x, y=y,
+            text=text, texttemplate="%{text}", colorscale="Viridis", reversescale=True,
+            colorbar={"title": {"text": "MAE (kcal/mol)"}},
+            hovertemplate="σ = %{x}, λ = %{y}: MAE %{text}<extra></extra>",
+        )
+    )
+    if chosen is not None:
+        sigma, lam = chosen
+        figure.add_trace(go.Scatter(
+            x=[f"{sigma:g}"], y=[f"{lam:.0e}"], mode="markers", name="chosen",
+            marker={"symbol": "square-open", "size": 34, "color": "#d62728",
+                    "line": {"width": 3}},
+            hoverinfo="skip", showlegend=False,
+        ))
+    figure.update_layout(
+        title={"text": title or "Validation error over the hyper-parameter grid"},
+        xaxis={"title": {"text": sigma_label}, "type": "category"},
+        yaxis={"title": {"text": "regularization λ"}, "type": "category"},
+        height=420,
+    )
+    return figure
+
+
+def learning_curve_figure(curve, title: str | None = None,
+                          target: float | None = CHEMICAL_ACCURACY) -> go.Figure:
+    """Test MAE against training-set size on log-log axes, one line per model.
+
+    Points are the mean over the folds, error bars their standard deviation. On log-log axes a
+    learning curve of a kernel model is close to a straight line, ``MAE ~ N^(-slope)``; the
+    legend gives each model's slope, fitted on its larger half of the sizes.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        Columns ``model``, ``n_train``, ``mae`` (one row per fold and size, as from
+        :func:`qm7utils.models.kernels.learning_curve`).
+    title : str, optional
+    target : float or None
+        A dashed line at this MAE (chemical accuracy, 1 kcal/mol, by default).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Scatter`` trace per model.
+    """
+    import numpy as np
+
+    columns = list(getattr(curve, "columns", []))
+    missing = [c for c in ("model", "n_train", "mae") if c not in columns]
+    if missing:
+        raise ValueError(f"curve lacks column(s) {missing}; its columns are {columns}")
+    if not len(curve):
+        raise ValueError("curve is empty")
+    stats = curve.groupby(["model", "n_train"], sort=False).mae.agg(["mean", "std"]).reset_index()
+    figure = go.Figure()
+    for i, (model, part) in enumerate(stats.groupby("model", sort=False)):
+        part = part.sort_values("n_train")
+        upper = part[part.n_train >= np.median(part.n_train)]
+        label = str(model)
+        if len(upper) >= 2:
+            slope = -np.polyfit(np.log(upper.n_train), np.log(upper["mean"]), 1)[0]
+            label += f" (slope {slope:.2f})"
+        std = part["std"].fillna(0.0)
+        figure.add_trace(go.Scatter(
+            x=part.n_train.tolist(), y=part["mean"].round(3).tolist(), mode="lines+markers",
+            name=label, error_y={"type": "data", "array": std.round(3).tolist()},
+            line={"color": _CURVE_COLORS[i % len(_CURVE_COLORS)]},
+            hovertemplate=f"{model}<br>N = %{{x}}<br>MAE %{{y:.2f}} kcal/mol<extra></extra>",
+        ))
+    if target is not None:
+        figure.add_hline(y=target, line={"color": "#444", "dash": "dash", "width": 1},
+                         annotation_text="chemical accuracy (1 kcal/mol)",
+                         annotation_position="bottom left")
+    figure.update_layout(
+        title={"text": title or "Learning curves"},
+        xaxis={"title": {"text": "training molecules N"}, "type": "log"},
+        yaxis={"title": {"text": "test MAE (kcal/mol)"}, "type": "log"},
+        height=480, legend={"font": {"size": 11}},
+    )
+    return figure
+
+
+def comparison_figure(table, title: str | None = None,
+                      target: float | None = CHEMICAL_ACCURACY) -> go.Figure:
+    """MAE of every model, the book's and published ones, as horizontal bars on a log axis.
+
+    Colours say where a number comes from (this book or a paper) and whether it was measured
+    on the standard protocol (the five P folds of QM7) or on another protocol or data set, so
+    that a reader compares like with like.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per model with columns ``model``, ``mae``, ``std`` (may be missing values),
+        ``source`` (``"this book"`` or ``"published"``), ``our_protocol`` (bool) and
+        ``protocol`` (text shown on hover).
+    title : str, optional
+    target : float or None
+        A dashed line at this MAE (chemical accuracy by default).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure with one ``Bar`` trace per (source, protocol) group.
+    """
+    import numpy as np
+
+    needed = ("model", "mae", "std", "source", "our_protocol", "protocol")
+    columns = list(getattr(table, "columns", []))
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise ValueError(f"table lacks column(s) {missing}; its columns are {columns}")
+    unknown = set(table.source) - {"this book", "published"}
+    if unknown:
+        raise ValueError(f"source must be 'this book' or 'published', got {sorted(unknown)}")
+    if not np.all(np.asarray(table.mae, dtype=float) > 0):
+        raise ValueError("every MAE must be positive (the axis is logarithmic)")
+    ordered = table.sort_values("mae", ascending=True)
+    order = ordered.model.astype(str).tolist()
+    figure = go.Figure()
+    names = {("this book", True): "this book, P folds",
+             ("this book", False): "this book, other split",
+             ("published", True): "published, P folds",
+             ("published", False): "published, other protocol or data"}
+    for key, color in _COMPARISON_COLORS.items():
+        part = ordered[(ordered.source == key[0]) & (ordered.our_protocol.astype(bool) == key[1])]
+        if not len(part):
+            continue
+        std = part["std"].astype(float)
+        figure.add_trace(go.Bar(
+            y=part.model.astype(str).tolist(), x=part.mae.astype(float).round(2).tolist(),
+            orientation="h", name=names[key], marker={"color": color},
+            error_x={"type": "data", "array": std.fillna(0.0).round(2).tolist(),
+                     "visible": bool(std.notna().any())},
+            customdata=part.protocol.astype(str).tolist(),
+            hovertemplate="%{y}<br>MAE %{x:.2f} kcal/mol<br>%{customdata}<extra></extra>",
+        ))
+    if target is not None:
+        figure.add_vline(x=target, line={"color": "#444", "dash": "dash", "width": 1},
+                         annotation_text="1 kcal/mol", annotation_position="top")
+    figure.update_layout(
+        title={"text": title or "Mean absolute error of every model (log scale)"},
+        xaxis={"title": {"text": "MAE (kcal/mol)"}, "type": "log"},
+        yaxis={"categoryorder": "array", "categoryarray": order, "autorange": "reversed"},
+        height=max(380, 80 + 28 * len(table)), legend={"orientation": "h", "y": -0.15},
+        barmode="overlay",
+    )
+    return figure

@@ -1,0 +1,301 @@
+"""qm7utils.models.kernels: kernels, the Cholesky solver, nested selection, local kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from molecules import batch, methane, methanol, random_rotation, water
+from qm7utils.models import kernels as KR
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(7)
+
+
+def _direct_l1(A, B):
+    return np.array([[np.sum(np.abs(a - b)) for b in B] for a in A])
+
+
+def _direct_sq(A, B):
+    return np.array([[np.sum((a - b) ** 2) for b in B] for a in A])
+
+
+# --- Distances and global kernels -------------------------------------------------------------
+
+
+def test_distances_match_a_direct_computation(rng):
+    A, B = rng.normal(size=(7, 5)), rng.normal(size=(4, 5))
+    np.testing.assert_allclose(KR.pairwise_distances(A, B), _direct_l1(A, B), rtol=1e-12)
+    np.testing.assert_allclose(KR.pairwise_distances(A), _direct_l1(A, A), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(KR.pairwise_distances(A, B, "sqeuclidean"), _direct_sq(A, B),
+                               rtol=1e-10)
+    D = KR.pairwise_distances(A, metric="sqeuclidean")
+    assert np.all(np.diag(D) == 0) and np.all(D >= 0)
+    np.testing.assert_allclose(D, D.T)
+    assert KR.pairwise_distances(A, dtype=np.float32).dtype == np.float32
+
+
+def test_laplacian_kernel_matches_a_direct_computation(rng):
+    A, B = rng.normal(size=(6, 3)), rng.normal(size=(5, 3))
+    sigma = 1.7
+    expected = np.array([[np.exp(-np.sum(np.abs(a - b)) / sigma) for b in B] for a in A])
+    np.testing.assert_allclose(KR.laplacian_kernel(A, B, sigma), expected, rtol=1e-12)
+    K = KR.laplacian_kernel(A, sigma=sigma)
+    np.testing.assert_allclose(np.diag(K), 1.0)
+    np.testing.assert_allclose(K, K.T)
+
+
+def test_gaussian_kernel_matches_a_direct_computation(rng):
+    A, B = rng.normal(size=(6, 3)), rng.normal(size=(5, 3))
+    sigma = 0.9
+    expected = np.array([[np.exp(-np.sum((a - b) ** 2) / (2 * sigma**2)) for b in B] for a in A])
+    np.testing.assert_allclose(KR.gaussian_kernel(A, B, sigma), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("sigma", [0, -1.0, float("nan"), float("inf"), "wide", True])
+def test_bad_widths_are_refused(sigma):
+    with pytest.raises(ValueError, match="sigma"):
+        KR.laplacian_kernel(np.ones((2, 2)), sigma=sigma)
+
+
+def test_bad_feature_arrays_are_refused():
+    with pytest.raises(ValueError, match="2-D"):
+        KR.pairwise_distances(np.ones(3))
+    with pytest.raises(ValueError, match="same number of features"):
+        KR.pairwise_distances(np.ones((2, 3)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        KR.pairwise_distances(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="metric"):
+        KR.pairwise_distances(np.ones((2, 2)), metric="cosine")
+
+
+# --- The solver -------------------------------------------------------------------------------
+
+
+def test_krr_equals_the_closed_form_and_scikit_learn(rng):
+    from sklearn.kernel_ridge import KernelRidge
+
+    X, y = rng.normal(size=(30, 4)), rng.normal(size=30)
+    K = KR.laplacian_kernel(X, sigma=2.0)
+    K_copy = K.copy()
+    alpha = KR.krr_fit(K, y, 1e-3)
+    np.testing.assert_allclose(alpha, np.linalg.solve(K + 1e-3 * np.eye(30), y), rtol=1e-8)
+    np.testing.assert_array_equal(K, K_copy)  # not overwritten by default
+    reference = KernelRidge(alpha=1e-3, kernel="precomputed").fit(K, y)
+    np.testing.assert_allclose(alpha, reference.dual_coef_, rtol=1e-8)
+
+
+def test_krr_interpolates_with_tiny_regularization(rng):
+    X, y = rng.normal(size=(20, 3)), rng.normal(size=20)
+    K = KR.gaussian_kernel(X, sigma=1.0)
+    np.testing.assert_allclose(K @ KR.krr_fit(K, y, 1e-10), y, atol=1e-5)
+
+
+def test_krr_errors_name_the_problem():
+    with pytest.raises(ValueError, match="square"):
+        KR.krr_fit(np.ones((2, 3)), np.ones(2), 1.0)
+    with pytest.raises(ValueError, match="y must have shape"):
+        KR.krr_fit(np.eye(3), np.ones(2), 1.0)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="regularization"):
+            KR.krr_fit(np.eye(3), np.ones(3), bad)
+    with pytest.raises(ValueError, match="increase the regularization"):
+        KR.krr_fit(-np.eye(3), np.ones(3), 1e-3)
+    with pytest.raises(ValueError, match="finite"):
+        KR.krr_fit(np.eye(2), np.array([1.0, np.nan]), 1.0)
+
+
+# --- Baseline, cached kernels, views and nested selection -------------------------------------
+
+
+def _toy_set(rng, n=60):
+    """Random 'molecules' (charges only) with energy = sum of atoms + a smooth extra term."""
+    Z = np.zeros((n, 6), dtype=int)
+    for i in range(n):
+        k = rng.integers(2, 7)
+        Z[i, :k] = rng.choice([1, 6, 7, 8], size=k)
+    X = rng.normal(size=(n, 3))
+    y = KR.element_counts(Z) @ np.array([-60.0, -150.0, -120.0, -100.0, -200.0])
+    return Z, X, y + 3.0 * np.sin(X[:, 0]) + X[:, 1] ** 2
+
+
+def test_atom_energies_recover_per_element_energies(rng):
+    Z, _, _ = _toy_set(rng)
+    energies = np.array([-60.0, -150.0, -120.0, -100.0, 0.0])
+    model = KR.AtomEnergies().fit(Z, KR.element_counts(Z) @ energies)
+    got = model.as_dict()
+    for symbol, value in zip("HCNO", energies, strict=False):
+        assert got[symbol] == pytest.approx(value, abs=1e-8)
+    with pytest.raises(ValueError, match="not fitted"):
+        KR.AtomEnergies().predict(Z)
+
+
+def test_two_identical_views_equal_one_view_with_half_the_regularization(rng):
+    Z, X, y = _toy_set(rng)
+    D = KR.pairwise_distances(X)
+    one = KR.DistanceKernel(D)
+    two = KR.DistanceKernel(np.block([[D, D], [D, D]]), n_views=2)
+    train, test = np.arange(40), np.arange(40, 60)
+    p1 = KR.fit_predict(one, y, Z, train, test, sigma=2.0, regularization=1e-3)
+    p2 = KR.fit_predict(two, y, Z, train, test, sigma=2.0, regularization=2e-3)
+    np.testing.assert_allclose(p1, p2, rtol=1e-6)
+
+
+def test_distance_kernel_blocks_and_errors(rng):
+    X = rng.normal(size=(5, 2))
+    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
+    np.testing.assert_allclose(kernel([0, 2], [1, 3, 4], 1.5),
+                               KR.laplacian_kernel(X[[0, 2]], X[[1, 3, 4]], 1.5))
+    gauss = KR.DistanceKernel(KR.pairwise_distances(X, metric="sqeuclidean"), kind="gaussian")
+    np.testing.assert_allclose(gauss([1], [0, 4], 0.8), KR.gaussian_kernel(X[[1]], X[[0, 4]], 0.8))
+    with pytest.raises(ValueError, match="views"):
+        KR.DistanceKernel(np.zeros((5, 5)), n_views=2)
+    with pytest.raises(ValueError, match="kind"):
+        KR.DistanceKernel(np.zeros((2, 2)), kind="cosine")
+    fixed = KR.PrecomputedKernel({1.0: np.eye(3)})
+    with pytest.raises(ValueError, match="no kernel for sigma"):
+        fixed([0], [1], 2.0)
+
+
+def _folds(n, k=5):
+    return np.arange(n).reshape(k, n // k)
+
+
+def test_nested_cv_never_looks_at_the_test_fold(rng):
+    Z, X, y = _toy_set(rng, n=100)
+    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
+    P = _folds(100)
+    grid = dict(sigmas=[0.5, 2.0, 8.0], regularizations=[1e-6, 1e-2])
+    first = KR.nested_cv(kernel, y, Z, P, **grid)
+    assert first.fold_mae.shape == (5,) and np.all(np.isfinite(first.predictions))
+    assert first.surfaces[0].shape == (3, 2)
+    # Scramble the energies of test fold 0: what fold 0 chose and predicted cannot change.
+    y2 = y.copy()
+    y2[P[0]] = rng.normal(size=P.shape[1]) * 1e3
+    second = KR.nested_cv(kernel, y2, Z, P, **grid)
+    assert (first.folds[0]["sigma"], first.folds[0]["regularization"]) == (
+        second.folds[0]["sigma"], second.folds[0]["regularization"])
+    np.testing.assert_allclose(first.predictions[P[0]], second.predictions[P[0]])
+    assert second.folds[0]["mae"] != first.folds[0]["mae"]
+    assert first.mae == pytest.approx(np.mean(first.fold_mae))
+    assert list(first.to_frame().columns)[:3] == ["fold", "sigma", "regularization"]
+
+
+def test_nested_cv_picks_the_minimum_of_its_surface(rng):
+    Z, X, y = _toy_set(rng, n=100)
+    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
+    result = KR.nested_cv(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1])
+    for fold, surface in zip(result.folds, result.surfaces, strict=True):
+        i, j = np.unravel_index(np.argmin(surface), surface.shape)
+        assert fold["sigma"] == [0.3, 3.0, 30.0][i]
+        assert fold["regularization"] == [1e-8, 1e-1][j]
+    fixed = [(f["sigma"], f["regularization"]) for f in result.folds]
+    again = KR.nested_cv(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1], fixed=fixed)
+    np.testing.assert_allclose(again.predictions, result.predictions)
+    with pytest.raises(ValueError, match="one \\(sigma, regularization\\) per fold"):
+        KR.nested_cv(kernel, y, Z, _folds(100), [1.0], [1e-3], fixed=fixed[:2])
+    with pytest.raises(ValueError, match="at least one value"):
+        KR.nested_cv(kernel, y, Z, _folds(100), [], [1e-3])
+
+
+def test_learning_curve_uses_nested_subsets(rng):
+    Z, X, y = _toy_set(rng, n=100)
+    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
+    curve = KR.learning_curve(kernel, y, Z, _folds(100), [10, 40, 80], [(2.0, 1e-6)] * 5)
+    assert len(curve) == 15 and set(curve.n_train) == {10, 40, 80}
+    means = curve.groupby("n_train").mae.mean()
+    assert means[80] < means[10]
+    with pytest.raises(ValueError, match="one \\(sigma, regularization\\) per fold"):
+        KR.learning_curve(kernel, y, Z, _folds(100), [10], [(2.0, 1e-6)])
+    with pytest.raises(ValueError, match="training size"):
+        KR.learning_curve(kernel, y, Z, _folds(100), [500], [(2.0, 1e-6)] * 5)
+
+
+def test_coulomb_views_are_permuted_coulomb_matrices(rng):
+    Z, R = batch(water(), methanol(), methane())
+    views = KR.coulomb_views(Z, R, n_views=3, rng=rng)
+    assert views.shape == (9, 276)
+    from qm7utils import features as F
+
+    np.testing.assert_allclose(views[:3], F.upper_triangle(F.sorted_coulomb_matrix(Z, R)))
+    assert KR.coulomb_views(Z, R, 2, rng, include_sorted=False).shape == (6, 276)
+    with pytest.raises(ValueError, match="n_views"):
+        KR.coulomb_views(Z, R, 0, rng)
+    for r in range(3):
+        for i in range(3):
+            np.testing.assert_allclose(np.sort(views[r * 3 + i]), np.sort(views[i]), rtol=1e-12)
+
+
+# --- Local kernels over atomic environments ---------------------------------------------------
+
+
+def _toy_environments(rng, n_molecules, dim=4):
+    sizes = rng.integers(1, 5, size=n_molecules)
+    molecule = np.repeat(np.arange(n_molecules), sizes)
+    element = rng.choice([1, 6, 8], size=len(molecule))
+    features = rng.normal(size=(len(molecule), dim)).astype(np.float32)
+    return KR.AtomicEnvironments(features, element, molecule, n_molecules)
+
+
+def _direct_local(a, b, sigma):
+    K = np.zeros((a.n_molecules, b.n_molecules))
+    for i in range(len(a.element)):
+        for j in range(len(b.element)):
+            if a.element[i] == b.element[j]:
+                d2 = np.sum((a.features[i].astype(float) - b.features[j]) ** 2)
+                K[a.molecule[i], b.molecule[j]] += np.exp(-d2 / (2 * sigma**2))
+    return K
+
+
+def test_local_kernel_matches_a_direct_double_sum(rng):
+    a, b = _toy_environments(rng, 9), _toy_environments(rng, 6)
+    got = KR.local_gaussian_kernels(a, [0.7, 2.0], other=b, chunk_atoms=4)
+    for sigma in (0.7, 2.0):
+        np.testing.assert_allclose(got[sigma], _direct_local(a, b, sigma), rtol=1e-4, atol=1e-5)
+    sym = KR.local_gaussian_kernels(a, [1.3], chunk_atoms=3)[1.3]
+    np.testing.assert_allclose(sym, _direct_local(a, a, 1.3), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(sym, sym.T)
+
+
+def test_local_kernel_errors():
+    env = KR.AtomicEnvironments(np.zeros((2, 3), np.float32), np.array([1, 1]), np.array([0, 1]), 2)
+    with pytest.raises(ValueError, match="sigmas is empty"):
+        KR.local_gaussian_kernels(env, [])
+    other = KR.AtomicEnvironments(np.zeros((1, 4), np.float32), np.array([1]), np.array([0]), 1)
+    with pytest.raises(ValueError, match="same number of features"):
+        KR.local_gaussian_kernels(env, [1.0], other=other)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        KR.AtomicEnvironments(np.zeros((2, 3)), np.array([1, 1]), np.array([1, 0]), 2)
+
+
+def test_compression_keeps_distances_of_low_dimensional_environments(rng):
+    env = _toy_environments(rng, 30, dim=3)
+    # Embed the 3-D environments in 40 dimensions by a random orthonormal map.
+    q, _ = np.linalg.qr(rng.normal(size=(40, 3)))
+    wide = KR.AtomicEnvironments((env.features @ q.T).astype(np.float32), env.element,
+                                 env.molecule, env.n_molecules)
+    small = KR.compress_environments(wide, 3)
+    assert small.features.shape == (len(env.element), 3)
+    K_wide = KR.local_gaussian_kernels(wide, [1.0])[1.0]
+    K_small = KR.local_gaussian_kernels(small, [1.0])[1.0]
+    np.testing.assert_allclose(K_small, K_wide, rtol=1e-4, atol=1e-5)
+
+
+def test_fchl19_local_kernel_is_invariant_to_rotation_and_atom_order(rng):
+    pytest.importorskip("qmllib")
+    Z, R = batch(water(), methanol(), methane(), n=8)
+    env = KR.fchl19_environments(Z, R)
+    assert env.features.shape == (3 + 6 + 5, 720)
+    np.testing.assert_array_equal(env.molecule, np.repeat([0, 1, 2], [3, 6, 5]))
+    # Methanol again, rotated and with its atoms in another order.
+    z, r = methanol()
+    order = rng.permutation(len(z))
+    Z2, R2 = batch((z[order], r[order] @ random_rotation(rng).T), n=8)
+    moved = KR.fchl19_environments(Z2, R2)
+    K = KR.local_gaussian_kernels(env, [2.0], other=moved)[2.0]
+    K_self = KR.local_gaussian_kernels(env, [2.0])[2.0]
+    np.testing.assert_allclose(K[:, 0], K_self[:, 1], rtol=1e-4)
+    with pytest.raises(ValueError, match="padding last"):
+        KR.fchl19_environments(np.array([[0, 1]]), np.zeros((1, 2, 3)))
