@@ -1252,6 +1252,105 @@ def search_history(trials, value: str = "dev_mae", title: str | None = None,
 
 # --- Chapter 7: convolutional networks -----------------------------------------------------
 
+__all__ += ["cnn_parity", "training_curves"]
+
+#: Colours of successive training runs in :func:`training_curves`.
+_RUN_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+
+
+def training_curves(logs, title: str | None = None, log_y: bool = True,
+                    y_label: str = "MAE (kcal/mol)") -> go.Figure:
+    """Mean absolute error per epoch of training runs: training solid, validation dashed.
+
+    Parameters
+    ----------
+    logs : sequence of objects with ``name``, ``train_mae`` and ``val_mae`` (lists of floats;
+        ``val_mae`` may be empty), e.g. :class:`qm7utils.models.cnn.TrainingLog`.
+    title : str, optional
+    log_y : bool
+        Logarithmic error axis (errors fall by orders of magnitude in the first epochs).
+    y_label : str
+        Quantity and unit of the curves.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure, two traces per run at most.
+    """
+    logs = list(logs)
+    if not logs:
+        raise ValueError("logs is empty: pass at least one training log")
+    figure = go.Figure()
+    for i, log in enumerate(logs):
+        for attribute in ("name", "train_mae", "val_mae"):
+            if not hasattr(log, attribute):
+                raise ValueError(f"logs[{i}] has no attribute {attribute!r} (pass TrainingLogs)")
+        color = _RUN_COLORS[i % len(_RUN_COLORS)]
+        for values, kind, dash in ((log.train_mae, "train", "solid"),
+                                   (log.val_mae, "validation", "dash")):
+            if len(values) == 0:
+                continue
+            figure.add_trace(go.Scatter(
+                x=list(range(1, len(values) + 1)), y=[round(float(v), 3) for v in values],
+                mode="lines+markers" if len(values) <= 30 else "lines",
+                name=f"{log.name} ({kind})", legendgroup=log.name,
+                line={"color": color, "dash": dash}, marker={"size": 5},
+                hovertemplate=f"{log.name}, {kind}<br>epoch %{{x}}: %{{y:.2f}}<extra></extra>",
+            ))
+    figure.update_layout(
+        title={"text": title or "Training curves"}, xaxis_title="epoch", yaxis_title=y_label,
+        height=440, legend={"font": {"size": 11}},
+    )
+    if log_y:
+        figure.update_yaxes(type="log")
+    return figure
+
+
+def cnn_parity(y_true, predictions: dict, title: str | None = None,
+               unit: str = "kcal/mol") -> go.Figure:
+    """Predicted against true energies for one or more models, with the diagonal.
+
+    Parameters
+    ----------
+    y_true : array_like (n,)
+        True energies.
+    predictions : dict of str -> array_like (n,)
+        Predictions of each model on the same molecules; the legend shows each model's MAE.
+    title : str, optional
+    unit : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    import numpy as np
+
+    y_true = np.asarray(y_true, dtype=float).ravel()
+    if not predictions:
+        raise ValueError("predictions is empty: pass {model name: predictions}")
+    figure = go.Figure()
+    for i, (name, values) in enumerate(predictions.items()):
+        values = np.asarray(values, dtype=float).ravel()
+        if values.shape != y_true.shape:
+            raise ValueError(
+                f"predictions[{name!r}] has {values.size} values, y_true has {y_true.size}"
+            )
+        mae = float(np.mean(np.abs(values - y_true)))
+        figure.add_trace(go.Scattergl(
+            x=y_true.round(2).tolist(), y=values.round(2).tolist(), mode="markers",
+            name=f"{name} (MAE {mae:.1f})",
+            marker={"size": 4, "opacity": 0.6, "color": _RUN_COLORS[i % len(_RUN_COLORS)]},
+            hovertemplate=f"{name}<br>true %{{x:.1f}}<br>predicted %{{y:.1f}}<extra></extra>",
+        ))
+    low, high = float(y_true.min()), float(y_true.max())
+    figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="exact",
+                                line={"color": "#8c8c8c", "dash": "dot"}, hoverinfo="skip"))
+    figure.update_layout(
+        title={"text": title or "Predicted against true energies"},
+        xaxis_title=f"true energy ({unit})", yaxis_title=f"predicted energy ({unit})",
+        height=480, legend={"font": {"size": 11}},
+    )
+    return figure
+
 
 # --- Chapters 8-9: kernels, learning curves, the closing comparison ------------------------
 
