@@ -129,7 +129,8 @@ PUBLISHED: tuple[PublishedResult, ...] = (
         our_protocol=True,
         note="Coulomb-matrix entries sorted within bags of one kind of bond, Laplacian kernel; "
              "compared in the paper with the Coulomb-matrix models of hansen2013 on the same "
-             "data.",
+             "data. Not reproduced in chapter 8, where the same model gives about 2.4 on the "
+             "P folds.",
     ),
     PublishedResult(
         model="KRR, encoded bonds + connectivity (Collins 2018)",

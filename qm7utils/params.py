@@ -213,7 +213,6 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "inner_size": Integer(min=50, allow_none=True, none_means="all three inner folds"),
         "view_noise": Real(min=0.0, open=True),
         "frontier_components": Integer(min=1, max=720),
-        "frontier_sigma": Real(min=0.0, open=True),
         "frontier_search": Boolean(),
     },
     "09_conclusion": {},

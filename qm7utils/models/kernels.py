@@ -47,6 +47,8 @@ from ..features import BOHR_TO_ANGSTROM, coulomb_matrix, sort_by_row_norm, upper
 from ..progress import progress
 
 __all__ = [
+    "FCHL19_CHOICES",
+    "FCHL19_GRID",
     "AtomEnergies",
     "AtomicEnvironments",
     "CVResult",
@@ -69,6 +71,16 @@ __all__ = [
 
 #: Elements of QM7 in the order of the count columns of :func:`element_counts`.
 ELEMENT_ORDER = tuple(ELEMENTS)
+
+#: The grid searched for the FCHL19 local kernel of chapter 8 (widths in the units of the
+#: FCHL19 vectors, regularizations added to the diagonal of the kernel matrix).
+FCHL19_GRID = {"sigmas": (1.0, 1.5, 2.0, 3.0), "regularizations": (1e-5, 1e-4, 1e-3, 1e-2)}
+#: ``(sigma, regularization)`` of the FCHL19 local kernel for each P fold, chosen offline by
+#: :func:`nested_cv` over :data:`FCHL19_GRID` with the full inner training folds
+#: (``inner_size=None``; 128 principal components per element): on each test fold ``k`` the
+#: pair with the lowest MAE on fold ``k + 1``, trained on the other three training folds. The
+#: search takes several minutes on two cores; chapter 8 reruns it with ``frontier_search``.
+FCHL19_CHOICES = ((1.5, 1e-3), (2.0, 1e-4), (2.0, 1e-4), (2.0, 1e-4), (2.0, 1e-4))
 
 
 # --- Global kernels --------------------------------------------------------------------------
@@ -681,17 +693,23 @@ def compress_environments(env: AtomicEnvironments, n_components: int) -> AtomicE
     """Project each element's environments on their leading principal axes.
 
     A local kernel only compares atoms of the same element, and the environments of one element
-    fill a small part of the 720 dimensions: a few dozen principal components keep their
+    fill a small part of the 720 dimensions: about a hundred principal components keep their
     distances nearly exactly, and make the matrix products of :func:`local_gaussian_kernels`
-    several times cheaper. Uses no energies. Elements with fewer atoms than ``n_components``
-    keep all their (centred) dimensions up to that number; vectors are zero-padded to a common
-    width.
+    several times cheaper. Each element is centred on its own mean, which changes no distance
+    between two atoms of that element. Uses no energies. If ``n_components`` exceeds the
+    dimension, the extra columns are zero.
+
+    Parameters
+    ----------
+    env : AtomicEnvironments
+    n_components : int
+        Principal components kept per element.
 
     Returns
     -------
     AtomicEnvironments
-        With ``n_components`` features per atom; the ``explained`` attribute is not stored, check
-        the effect with :func:`local_gaussian_kernels` on a sample instead.
+        The same atoms with ``n_components`` features each (float32). Check what the
+        compression changes by comparing :func:`local_gaussian_kernels` of both on a sample.
     """
     if n_components < 1:
         raise ValueError(f"n_components must be >= 1, got {n_components}")
@@ -699,14 +717,13 @@ def compress_environments(env: AtomicEnvironments, n_components: int) -> AtomicE
     out = np.zeros((X.shape[0], n_components), dtype=np.float32)
     for z in np.unique(env.element):
         rows = np.flatnonzero(env.element == z)
-        block = X[rows]
-        mean = block.mean(axis=0, dtype=np.float64)
-        # Covariance in double precision (d x d), projection in single precision.
-        gram = block.T.astype(np.float64) @ block.astype(np.float64)
-        covariance = gram / len(rows) - np.outer(mean, mean)
+        centred = X[rows] - X[rows].mean(axis=0, dtype=np.float64).astype(X.dtype)
+        # The d x d covariance from one single-precision product of the centred vectors;
+        # its eigenvectors are the principal axes.
+        covariance = (centred.T @ centred).astype(np.float64) / len(rows)
         _, vectors = np.linalg.eigh(covariance)
         top = vectors[:, ::-1][:, :n_components].astype(np.float32)
-        out[rows, : top.shape[1]] = (block - mean.astype(np.float32)) @ top
+        out[rows, : top.shape[1]] = centred @ top
     return AtomicEnvironments(out, env.element, env.molecule, env.n_molecules)
 
 
