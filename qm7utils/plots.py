@@ -1478,14 +1478,16 @@ def learning_curve_figure(curve, title: str | None = None,
             hovertemplate=f"{model}<br>N = %{{x}}<br>MAE %{{y:.2f}} kcal/mol<extra></extra>",
         ))
     if target is not None:
-        figure.add_hline(y=target, line={"color": "#444", "dash": "dash", "width": 1},
-                         annotation_text="chemical accuracy (1 kcal/mol)",
-                         annotation_position="bottom left")
+        figure.add_hline(y=target, line={"color": "#444", "dash": "dash", "width": 1})
+        # On a log axis an annotation's y is log10 of the value (add_hline's own label is not).
+        figure.add_annotation(x=0.01, xref="paper", y=float(np.log10(target)), yref="y",
+                              text=f"chemical accuracy ({target:g} kcal/mol)", showarrow=False,
+                              xanchor="left", yanchor="top", font={"size": 11, "color": "#444"})
     figure.update_layout(
         title={"text": title or "Learning curves"},
         xaxis={"title": {"text": "training molecules N"}, "type": "log"},
         yaxis={"title": {"text": "test MAE (kcal/mol)"}, "type": "log"},
-        height=480, legend={"font": {"size": 11}},
+        height=520, legend={"font": {"size": 11}, "orientation": "h", "y": -0.2},
     )
     return figure
 
@@ -1544,12 +1546,19 @@ def comparison_figure(table, title: str | None = None,
             customdata=part.protocol.astype(str).tolist(),
             hovertemplate="%{y}<br>MAE %{x:.2f} kcal/mol<br>%{customdata}<extra></extra>",
         ))
+    values = np.asarray(table.mae, dtype=float)
+    low = min(0.5, float(values.min()) / 1.5)
     if target is not None:
-        figure.add_vline(x=target, line={"color": "#444", "dash": "dash", "width": 1},
-                         annotation_text="1 kcal/mol", annotation_position="top")
+        figure.add_vline(x=target, line={"color": "#444", "dash": "dash", "width": 1})
+        # On a log axis an annotation's x is log10 of the value (add_vline's own label is not).
+        figure.add_annotation(x=float(np.log10(target)), xref="x", y=1.0, yref="paper",
+                              text=f"{target:g} kcal/mol", showarrow=False, yanchor="bottom",
+                              font={"size": 11, "color": "#444"})
     figure.update_layout(
         title={"text": title or "Mean absolute error of every model (log scale)"},
-        xaxis={"title": {"text": "MAE (kcal/mol)"}, "type": "log"},
+        # Bars grow from the left edge: start it below every value and below 1 kcal/mol.
+        xaxis={"title": {"text": "MAE (kcal/mol)"}, "type": "log",
+               "range": [float(np.log10(low)), float(np.log10(values.max() * 1.3))]},
         yaxis={"categoryorder": "array", "categoryarray": order, "autorange": "reversed"},
         height=max(380, 80 + 28 * len(table)), legend={"orientation": "h", "y": -0.15},
         barmode="overlay",

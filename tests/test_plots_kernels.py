@@ -42,6 +42,8 @@ def test_learning_curves_are_log_log_with_fitted_slopes():
     assert cm.y[0] == pytest.approx(40.0 / 10 * 1.02, abs=1e-3)  # mean over the folds
     assert cm.error_y.array[0] > 0
     assert figure.layout.shapes  # the chemical-accuracy line
+    # ... labelled at its height: on a log axis annotations use log10 of the value.
+    assert figure.layout.annotations[0].y == pytest.approx(0.0)
     with pytest.raises(ValueError, match="lacks column"):
         plots.learning_curve_figure(pd.DataFrame({"n_train": [1], "mae": [1.0]}))
 
@@ -66,6 +68,9 @@ def test_comparison_groups_bars_by_source_and_protocol():
     assert figure.data[0].error_x.array == (0.05, 0.1)
     assert figure.data[2].customdata == ("other data set",)
     assert figure.layout.xaxis.type == "log"
+    low, high = figure.layout.xaxis.range
+    assert 10**low < 0.9 / 1.4 and 10**high > 41.81  # every bar starts left of its value
+    assert figure.layout.annotations[0].x == pytest.approx(0.0)  # 1 kcal/mol, log10 units
     assert list(figure.layout.yaxis.categoryarray) == ["KRR FCHL19", "KRR sorted CM", "Rupp 2012",
                                                         "Himmetoglu 2016"]
 
