@@ -58,7 +58,7 @@ PROTOCOLS = ("deck split", "deck 80/20 split", "P folds", "P fold subset")
 TASKS = ("regression", "classification")
 _VERSION_PACKAGES = (
     "numpy", "scipy", "pandas", "scikit-learn", "xgboost", "keras", "jax", "networkx",
-    "qm7utils",
+    "optuna", "qmllib", "qm7utils",
 )
 
 

@@ -72,7 +72,11 @@ def test_every_page_renders_offline(browser, server, pages, root):
             if not drawn:
                 problems.append(f"{path}: plotly figure {i} not rendered")
         if page.locator("div.math, span.math").count():
-            page.wait_for_selector("mjx-container", timeout=15_000)
+            # Wait for MathJax to finish the page (formulas in closed dropdowns included).
+            page.wait_for_function(
+                "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=15_000
+            )
+            page.evaluate("() => MathJax.startup.promise")
             raw = page.locator("div.math:not(:has(mjx-container)), "
                                "span.math:not(:has(mjx-container))").count()
             if raw:
