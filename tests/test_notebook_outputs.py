@@ -56,6 +56,10 @@ def test_chapters_follow_the_template(notebooks):
         assert f'check_parameters("{stem}"' in check, f"{stem}: check right after parameters"
         for name in NOTEBOOKS[stem]:
             assert f"{name}={name}" in check.replace(" ", ""), f"{stem}: {name} not checked"
+        if "setup(" in check:
+            assert check.index("check_parameters(") < check.index("setup("), (
+                f"{stem}: check the parameters before qm7utils.setup(seed) uses them"
+            )
         for heading in ("## Summary", "## Exercises", "## References"):
             assert heading in markdown, f"{stem}: missing {heading}"
         assert "{bibliography}" in markdown and ":class: dropdown" in markdown, stem
