@@ -28,6 +28,7 @@ from .features import (
     eigenvalues,
     row_norms,
     sorted_coulomb_matrix,
+    square_matrices,
     upper_triangle,
 )
 
@@ -127,9 +128,7 @@ def sort_order(C, norm: str = "l2") -> np.ndarray:
     C : array of shape (n, n) or (b, n, n)
     norm : {"l2", "l1"}
     """
-    C = np.asarray(C, dtype=np.float64)
-    if C.ndim not in (2, 3) or C.shape[-1] != C.shape[-2]:
-        raise ValueError(f"C must be square matrices of shape (n, n) or (b, n, n), got {C.shape}")
+    C = square_matrices(C, "C")
     return np.argsort(-row_norms(C, norm), axis=-1, kind="stable")
 
 
@@ -628,9 +627,7 @@ def is_connected(A, Z=None) -> np.ndarray:
     -------
     bool or ndarray of bool, shape (b,)
     """
-    A = np.asarray(A)
-    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"A must be square matrices of shape (n, n) or (b, n, n), got {A.shape}")
+    A = square_matrices(A, "A", dtype=None)
     single = A.ndim == 2
     A = (A[None] if single else A) != 0
     if Z is None:

@@ -88,6 +88,16 @@ def _distances(R: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("bijk,bijk->bij", diff, diff))
 
 
+def square_matrices(M, name: str = "M", dtype=np.float64) -> np.ndarray:
+    """``M`` as an array of square matrices, shape (n, n) or (b, n, n); else ``ValueError``."""
+    M = np.asarray(M, dtype=dtype)
+    if M.ndim not in (2, 3) or M.shape[-1] != M.shape[-2]:
+        raise ValueError(
+            f"{name} must be square matrices of shape (n, n) or (b, n, n), got {M.shape}"
+        )
+    return M
+
+
 def distance_matrix(Z, R, unit: str = "bohr") -> np.ndarray:
     r"""Interatomic distances :math:`D_{IJ} = \lVert \mathbf{R}_I - \mathbf{R}_J \rVert`.
 
@@ -186,9 +196,7 @@ def sort_by_row_norm(C, norm: str = "l2", noise: float = 0.0, rng=None) -> np.nd
     rng : numpy.random.Generator, optional
         Required when ``noise > 0``.
     """
-    C = np.asarray(C, dtype=np.float64)
-    if C.ndim not in (2, 3) or C.shape[-1] != C.shape[-2]:
-        raise ValueError(f"C must be square matrices of shape (n, n) or (b, n, n), got {C.shape}")
+    C = square_matrices(C, "C")
     single = C.ndim == 2
     batch = C[None] if single else C
     keys = row_norms(batch, norm)
@@ -268,9 +276,7 @@ def upper_triangle(M, sort: bool = False) -> np.ndarray:
     -------
     ndarray of shape (n(n+1)/2,) or (b, n(n+1)/2)
     """
-    M = np.asarray(M)
-    if M.ndim not in (2, 3) or M.shape[-1] != M.shape[-2]:
-        raise ValueError(f"M must be square matrices of shape (n, n) or (b, n, n), got {M.shape}")
+    M = square_matrices(M, dtype=None)
     rows, cols = np.triu_indices(M.shape[-1])
     values = M[..., rows, cols]
     if sort:
@@ -292,9 +298,7 @@ def eigenvalues(M) -> np.ndarray:
     -------
     ndarray of shape (n,) or (b, n)
     """
-    M = np.asarray(M, dtype=np.float64)
-    if M.ndim not in (2, 3) or M.shape[-1] != M.shape[-2]:
-        raise ValueError(f"M must be square matrices of shape (n, n) or (b, n, n), got {M.shape}")
+    M = square_matrices(M)
     if not np.allclose(M, np.swapaxes(M, -1, -2), rtol=1e-10, atol=1e-10):
         raise ValueError("M must be symmetric (Coulomb and distance matrices are)")
     values = np.linalg.eigvalsh(M)

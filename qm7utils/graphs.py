@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data import ELEMENTS
-from .features import BOHR_TO_ANGSTROM, _as_molecules, _distances, _unbatch
+from .features import BOHR_TO_ANGSTROM, _as_molecules, _distances, _unbatch, square_matrices
 
 __all__ = [
     "COVALENT_RADII",
@@ -154,9 +154,7 @@ def eigenvector_centrality(
     -------
     ndarray of shape (n,) or (b, n)
     """
-    A = np.asarray(A, dtype=np.float64)
-    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"A must be square matrices of shape (n, n) or (b, n, n), got {A.shape}")
+    A = square_matrices(A, "A")
     if np.any(A < 0) or not np.allclose(A, np.swapaxes(A, -1, -2)):
         raise ValueError("A must be symmetric with non-negative weights")
     single = A.ndim == 2
