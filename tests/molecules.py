@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from qm7utils.explore import random_rotation  # noqa: F401 - re-exported for the tests
 from qm7utils.features import BOHR_TO_ANGSTROM
 
 
@@ -64,12 +65,3 @@ def batch(*molecules, n: int = 23):
     """Stack padded molecules into (b, n) and (b, n, 3) arrays."""
     padded = [pad(Z, R, n) for Z, R in molecules]
     return np.stack([p[0] for p in padded]), np.stack([p[1] for p in padded])
-
-
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """A random proper rotation matrix (QR of a Gaussian matrix, determinant +1)."""
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
