@@ -1,6 +1,8 @@
 """Models of the book, one submodule per family (imported on demand, so that importing
 :mod:`qm7utils` stays fast and does not load Keras or JAX):
 
+* :mod:`qm7utils.models.baseline`: the dressed-atom model (one energy per element), the
+  reference every chapter compares with;
 * :mod:`qm7utils.models.classical`: the deck's linear SVM and XGBoost models (chapters 5-6);
 * :mod:`qm7utils.models.cnn`: Keras 3 convolutional networks on the JAX backend (chapter 7);
 * :mod:`qm7utils.models.kernels`: kernel ridge regression (chapter 8).

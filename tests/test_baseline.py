@@ -1,0 +1,49 @@
+"""qm7utils.models.baseline: the dressed-atom model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from molecules import batch, benzene, methane, methanol, water
+from qm7utils.models.baseline import DressedAtoms
+
+
+def test_recovers_exact_per_element_energies():
+    Z, _ = batch(water(), methane(), methanol(), benzene())
+    truth = {"H": -60.0, "C": -150.0, "N": -110.0, "O": -90.0, "S": -70.0}
+    counts = {s: (Z == z).sum(axis=1) for z, s in {1: "H", 6: "C", 8: "O"}.items()}
+    y = sum(truth[s] * n for s, n in counts.items())
+    model = DressedAtoms().fit(Z, y)
+    np.testing.assert_allclose(model.predict(Z), y, atol=1e-9)
+    fitted = model.as_dict()
+    for symbol in ("H", "C", "O"):
+        assert fitted[symbol] == pytest.approx(truth[symbol])
+    # No intercept: a molecule is the sum of its atoms, so doubling it doubles the energy.
+    single = model.predict(np.array([[8, 1, 1] + [0] * 20]))
+    double = model.predict(np.array([[8, 1, 1, 8, 1, 1] + [0] * 17]))
+    assert double[0] == pytest.approx(2 * single[0])
+
+
+def test_errors():
+    Z, _ = batch(water(), methane())
+    with pytest.raises(ValueError, match="not fitted"):
+        DressedAtoms().predict(Z)
+    with pytest.raises(ValueError, match="one energy per molecule"):
+        DressedAtoms().fit(Z, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="finite"):
+        DressedAtoms().fit(Z, [1.0, np.nan])
+    with pytest.raises(ValueError, match="unknown element"):
+        DressedAtoms().fit(np.array([[9, 1]]), [1.0])
+
+
+@pytest.mark.data
+def test_on_qm7_the_baseline_is_the_book_reference(qm7):
+    from qm7utils.evaluation import fold_splits
+
+    errors = []
+    for _, train, test in fold_splits(qm7.P):
+        model = DressedAtoms().fit(qm7.Z[train], qm7.T[train])
+        errors.append(np.mean(np.abs(model.predict(qm7.Z[test]) - qm7.T[test])))
+    # About 15-16 kcal/mol: what every model of the book must beat.
+    assert 14 < np.mean(errors) < 17
