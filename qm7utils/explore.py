@@ -485,7 +485,7 @@ def fold_cv_mae(features, y, P, alphas=None) -> np.ndarray:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from .evaluation import fold_splits
+    from .models.classical import p_fold_scores
 
     X = np.asarray(features, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).ravel()
@@ -499,13 +499,9 @@ def fold_cv_mae(features, y, P, alphas=None) -> np.ndarray:
     if not np.all(np.isfinite(X)):
         raise ValueError("features contain NaN or infinite values")
     alphas = np.logspace(-4, 4, 9) if alphas is None else np.asarray(alphas, dtype=np.float64)
-    maes = []
-    with _one_thread():
-        for _, train, test in fold_splits(P):
-            model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
-            model.fit(X[train], y[train])
-            maes.append(float(np.mean(np.abs(model.predict(X[test]) - y[test]))))
-    return np.array(maes)
+    model = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas))
+    with _one_thread():  # the fold loop is the one of chapter 6: models.classical.p_fold_scores
+        return p_fold_scores(model, X, y, P)["mae"].to_numpy()
 
 
 def compare_features(feature_sets: Mapping[str, np.ndarray], y, P):
