@@ -8,9 +8,13 @@
 * Invariances (chapter 2): :func:`random_rotation`, :func:`invariance_table` (which feature
   sets survive a rotation, a translation and a renumbering of the atoms).
 * Graphs (chapter 3): :func:`is_connected` (is every atom reachable along bonds?).
-* A quick look at how much a feature set knows about the energy (chapters 1 and 3):
+* Bond lengths (chapter 2): :func:`bond_lengths`, by pair of elements.
+* A quick look at how much a feature set knows about the energy (chapters 1-3):
   :func:`fold_cv_mae` and :func:`compare_features`, a ridge regression under the standard
-  five-fold protocol of ``P``.
+  five-fold protocol of ``P``; :func:`dressed_atom_cv_mae`, the same protocol for the book's
+  dressed-atom baseline (:class:`qm7utils.models.baseline.DressedAtoms`); :func:`fold_summary`,
+  mean ± standard deviation over the folds (population standard deviation, ``ddof=0``, as
+  everywhere in the book).
 * Maps of a feature space (chapter 4): :func:`embed` (PCA, t-SNE) and
   :func:`neighbour_agreement` (do neighbours on the map share a label?).
 """
@@ -35,14 +39,17 @@ from .features import (
 __all__ = [
     "ARRAY_DESCRIPTIONS",
     "atom_labels",
+    "bond_lengths",
     "check_file_convention",
     "compare_features",
     "composition_table",
     "describe_arrays",
+    "dressed_atom_cv_mae",
     "element_sets",
     "embed",
     "fold_cv_mae",
     "fold_stratification",
+    "fold_summary",
     "fold_table",
     "invariance_table",
     "is_connected",
@@ -516,25 +523,91 @@ def compare_features(feature_sets: Mapping[str, np.ndarray], y, P):
     Returns
     -------
     pandas.DataFrame indexed by name with columns ``n_features``, ``mae`` (mean over folds)
-    and ``mae_std`` (standard deviation over folds).
+    and ``mae_std`` (population standard deviation over folds, ``ddof=0``; see
+    :func:`fold_summary`).
+    """
+    if not feature_sets:
+        raise ValueError("feature_sets is empty: pass {name: array of shape (n, d)}")
+    maes, n_features = {}, {}
+    for name, X in feature_sets.items():
+        X = np.asarray(X)
+        maes[name] = fold_cv_mae(X, y, P)
+        n_features[name] = 1 if X.ndim == 1 else int(X.shape[1])
+    table = fold_summary(maes, index_name="features")
+    table.insert(0, "n_features", [n_features[name] for name in table.index])
+    return table
+
+
+def fold_summary(fold_maes: Mapping[str, np.ndarray], index_name: str = "model"):
+    """Mean ± standard deviation of per-fold MAEs, one row per model, best first.
+
+    The standard deviation is the population one over the folds (``ddof=0``, NumPy's
+    default), the convention of every "±" in the book.
+
+    Parameters
+    ----------
+    fold_maes : mapping of name to array of shape (n_folds,)
+        E.g. from :func:`fold_cv_mae` or :func:`dressed_atom_cv_mae`.
+    index_name : str
+        Name of the index of the table.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by name, columns ``mae`` and ``mae_std``, sorted by ``mae``.
     """
     import pandas as pd
 
-    if not feature_sets:
-        raise ValueError("feature_sets is empty: pass {name: array of shape (n, d)}")
+    if not fold_maes:
+        raise ValueError("fold_maes is empty: pass {name: array of per-fold MAEs}")
     rows = []
-    for name, X in feature_sets.items():
-        X = np.asarray(X)
-        maes = fold_cv_mae(X, y, P)
-        rows.append(
-            {
-                "features": name,
-                "n_features": 1 if X.ndim == 1 else int(X.shape[1]),
-                "mae": float(maes.mean()),
-                "mae_std": float(maes.std(ddof=1)) if maes.size > 1 else 0.0,
-            }
+    for name, maes in fold_maes.items():
+        maes = np.asarray(maes, dtype=np.float64)
+        if maes.ndim != 1 or maes.size == 0 or not np.all(np.isfinite(maes)):
+            raise ValueError(
+                f"the MAEs of {name!r} must be a non-empty 1D array of finite values (one per "
+                f"fold), got shape {maes.shape}"
+            )
+        rows.append({index_name: name, "mae": float(maes.mean()), "mae_std": float(maes.std())})
+    return pd.DataFrame(rows).set_index(index_name).sort_values("mae", kind="stable")
+
+
+def dressed_atom_cv_mae(Z, y, P) -> np.ndarray:
+    """Test MAE of the dressed-atom baseline on each fold of ``P`` (the standard protocol).
+
+    For each fold, :class:`qm7utils.models.baseline.DressedAtoms` (one least-squares energy
+    per element, no intercept) is fitted on the other folds and tested on this one.
+
+    Parameters
+    ----------
+    Z : array of shape (n, atoms)
+        Nuclear charges, 0 for padding.
+    y : array of shape (n,)
+        Energies (kcal/mol).
+    P : array of shape (n_folds, fold_size)
+        Folds of indices into ``Z`` and ``y``, e.g. ``qm7.P`` (they need not cover every
+        molecule: folds of a subset work too).
+
+    Returns
+    -------
+    ndarray of shape (n_folds,): the test MAE of each fold, in the unit of ``y``.
+    """
+    from .evaluation import fold_splits
+    from .models.baseline import DressedAtoms
+
+    Z = np.asarray(Z)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if Z.ndim != 2 or Z.shape[0] != y.size:
+        raise ValueError(
+            f"Z must have shape (n, atoms) with n = {y.size} (one row per energy), got {Z.shape}"
         )
-    return pd.DataFrame(rows).set_index("features").sort_values("mae")
+    P = np.asarray(P)
+    if P.size and (P.min() < 0 or P.max() >= y.size):
+        raise ValueError(f"P holds indices outside 0..{y.size - 1}: it must index Z and y")
+    maes = []
+    for _, train, test in fold_splits(P):
+        model = DressedAtoms().fit(Z[train], y[train])
+        maes.append(float(np.mean(np.abs(model.predict(Z[test]) - y[test]))))
+    return np.array(maes)
 
 
 def embed(
@@ -640,6 +713,71 @@ def is_connected(A, Z=None) -> np.ndarray:
     pairs = real[:, :, None] & real[:, None, :]
     connected = np.all((reach > 0) | ~pairs, axis=(1, 2))
     return bool(connected[0]) if single else connected
+
+
+def bond_lengths(Z, R, tolerance: float | None = None):
+    """Lengths of the bonds of a batch of molecules, by pair of elements (Angstrom).
+
+    Bonds are inferred from covalent radii (:func:`qm7utils.graphs.bond_adjacency`), so the
+    table says what that rule finds: the typical bond lengths of the data, from triple bonds
+    to single bonds in strained rings.
+
+    Parameters
+    ----------
+    Z : array of shape (b, n)
+        Nuclear charges, 0 for padding.
+    R : array of shape (b, n, 3)
+        Coordinates in Bohr.
+    tolerance : float, optional
+        Factor on the sum of covalent radii; default
+        :data:`qm7utils.graphs.BOND_TOLERANCE`.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by bond type (``"C-C"``, ``"C-N"``, ..., ``"C-S"``, ...,
+    ``"C-H"``, ...: bonds between C, N and O first, then those to sulfur, then those to
+    hydrogen) with columns ``bonds`` (how many), ``min``, ``median``, ``max`` (Angstrom).
+    """
+    import pandas as pd
+
+    from .graphs import BOND_TOLERANCE, bond_adjacency
+
+    Z = np.asarray(Z)
+    R = np.asarray(R, dtype=np.float64)
+    if Z.ndim != 2 or R.shape != Z.shape + (3,):
+        raise ValueError(
+            f"bond_lengths takes a batch: Z of shape (b, n) and R of shape (b, n, 3); got "
+            f"{Z.shape} and {R.shape}"
+        )
+    A = bond_adjacency(Z, R, BOND_TOLERANCE if tolerance is None else tolerance)
+    b, i, j = np.nonzero(np.triu(A, k=1))
+    lengths = distance_matrix(Z, R, unit="angstrom")[b, i, j]
+    # Name a bond heavier partner first (C, N, O, S, then H: "C-H", "N-H"); list the bonds
+    # between C, N and O first, then the bonds to sulfur, then the bonds to hydrogen.
+    rank = np.zeros(max(ELEMENTS) + 1, dtype=np.int64)
+    rank[[6, 7, 8, 16, 1]] = np.arange(5)
+    zi, zj = Z[b, i], Z[b, j]
+    first = np.where(rank[zi] <= rank[zj], zi, zj)
+    second = zi + zj - first
+    codes = first * 100 + second
+
+    def group(code):
+        pair = {int(code // 100), int(code % 100)}
+        return (2 if 1 in pair else 1 if 16 in pair else 0, rank[code // 100], rank[code % 100])
+
+    rows = []
+    for code in sorted(np.unique(codes), key=group):
+        values = lengths[codes == code]
+        rows.append(
+            {
+                "bond": f"{ELEMENTS[int(code // 100)]}-{ELEMENTS[int(code % 100)]}",
+                "bonds": int(values.size),
+                "min": float(values.min()),
+                "median": float(np.median(values)),
+                "max": float(values.max()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["bond", "bonds", "min", "median", "max"]).set_index("bond")
 
 
 def neighbour_agreement(coords, labels, k: int = 5) -> tuple[float, float]:

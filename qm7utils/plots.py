@@ -748,14 +748,16 @@ def embedding_figure(
     max_points: int | None = 2000,
     seed: int = 0,
     title: str | None = None,
+    color_label: str | None = None,
 ) -> go.Figure:
-    """A 2D map of molecules (PCA, t-SNE ...) coloured by their energy.
+    """A 2D map of molecules (PCA, t-SNE ...) coloured by their energy, or by another value.
 
     Parameters
     ----------
     coords : array of shape (n, 2)
     energies : array of shape (n,)
-        kcal/mol; the colour.
+        kcal/mol; the colour. Any other number per molecule works too (a size, a count): name
+        it with ``color_label``.
     hover_text : sequence of str, optional
         E.g. formulas; shown with the energy on hover.
     axis_titles : (str, str)
@@ -763,6 +765,9 @@ def embedding_figure(
         Plot a random subset of this many molecules (fixed by ``seed``).
     seed : int
     title : str, optional
+    color_label : str, optional
+        What the colour shows, when it is not the energy (e.g. ``"heavy atoms"``): the
+        colour bar and the hover text use it instead of "energy (kcal/mol)".
 
     Returns
     -------
@@ -785,9 +790,11 @@ def embedding_figure(
             x=_compact(coords[keep, 0], 3), y=_compact(coords[keep, 1], 3), mode="markers",
             text=text, name="molecules",
             marker={"size": 5, "color": _compact(energies[keep], 1), "colorscale": "Viridis",
-                    "opacity": 0.8, "colorbar": {"title": {"text": "energy<br>(kcal/mol)"}}},
+                    "opacity": 0.8,
+                    "colorbar": {"title": {"text": color_label or "energy<br>(kcal/mol)"}}},
             hovertemplate=("%{text}<br>" if text else "")
-            + "E = %{marker.color:.1f} kcal/mol<extra></extra>",
+            + (f"{color_label} = %{{marker.color}}" if color_label
+               else "E = %{marker.color:.1f} kcal/mol") + "<extra></extra>",
         )
     )
     shown = ""

@@ -177,6 +177,67 @@ def test_fold_cv_mae_recovers_a_linear_law_and_compare_features_ranks_sets():
         E.compare_features({}, y, P)
 
 
+def test_fold_summary_and_compare_features_use_the_population_std():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 2))
+    y = X @ np.array([1.0, 2.0]) + rng.normal(0, 0.5, size=200)
+    P = rng.permutation(200).reshape(5, 40)
+    maes = E.fold_cv_mae(X, y, P)
+    table = E.compare_features({"x": X}, y, P)
+    assert table.loc["x", "mae"] == pytest.approx(maes.mean())
+    assert table.loc["x", "mae_std"] == pytest.approx(np.std(maes))  # ddof=0, as in the book
+    assert table.loc["x", "mae_std"] != pytest.approx(np.std(maes, ddof=1))
+    summary = E.fold_summary({"b": [2.0, 4.0], "a": [1.0, 1.0]})
+    assert list(summary.index) == ["a", "b"] and list(summary.columns) == ["mae", "mae_std"]
+    assert summary.loc["b", "mae"] == 3.0 and summary.loc["b", "mae_std"] == 1.0
+    assert summary.loc["a", "mae_std"] == 0.0
+    with pytest.raises(ValueError, match="empty"):
+        E.fold_summary({})
+    with pytest.raises(ValueError, match="'bad'"):
+        E.fold_summary({"bad": [[1.0, 2.0]]})
+
+
+def test_dressed_atom_cv_mae_is_exact_on_additive_energies_and_has_no_intercept():
+    from qm7utils.models.baseline import DressedAtoms
+
+    rng = np.random.default_rng(2)
+    Z = np.zeros((100, 6), dtype=int)
+    for row in Z:
+        n = rng.integers(2, 7)
+        row[:n] = rng.choice([1, 6, 7, 8], size=n)
+    energies = {1: -70.0, 6: -150.0, 7: -100.0, 8: -95.0}
+    y = np.array([sum(energies.get(int(z), 0.0) for z in row) for row in Z])
+    P = rng.permutation(100).reshape(5, 20)
+    np.testing.assert_allclose(E.dressed_atom_cv_mae(Z, y, P), 0.0, atol=1e-8)
+    # A constant offset is not absorbed by an intercept: the model has none.
+    assert E.dressed_atom_cv_mae(Z, y + 50.0, P).mean() > 1.0
+    # Each fold's MAE is that of DressedAtoms fitted on the other folds.
+    noisy = y + rng.normal(0, 5.0, size=100)
+    test, train = np.sort(P[0]), np.sort(P[1:].ravel())
+    model = DressedAtoms().fit(Z[train], noisy[train])
+    assert E.dressed_atom_cv_mae(Z, noisy, P)[0] == pytest.approx(
+        np.mean(np.abs(model.predict(Z[test]) - noisy[test])))
+    # Folds of a subset: indices into Z and y, not covering every molecule.
+    assert E.dressed_atom_cv_mae(Z, noisy, P[:, :10]).shape == (5,)
+    with pytest.raises(ValueError, match="one row per energy"):
+        E.dressed_atom_cv_mae(Z[:10], y, P)
+    with pytest.raises(ValueError, match="outside"):
+        E.dressed_atom_cv_mae(Z, y, P + 1)
+
+
+def test_bond_lengths_by_element_pair():
+    Z, R = batch(water(), methane(), methanol())
+    table = E.bond_lengths(Z, R)
+    assert list(table.index) == ["C-O", "C-H", "O-H"]
+    assert table.loc["C-H", "bonds"] == 4 + 3 and table.loc["O-H", "bonds"] == 2 + 1
+    assert table.loc["C-O", "bonds"] == 1
+    assert 1.3 < table.loc["C-O", "min"] <= table.loc["C-O", "max"] < 1.5
+    assert 0.9 < table.loc["O-H", "min"] and table.loc["C-H", "max"] < 1.15
+    assert (table["min"] <= table["median"]).all() and (table["median"] <= table["max"]).all()
+    with pytest.raises(ValueError, match="batch"):
+        E.bond_lengths(*methanol())
+
+
 def test_embed_pca_and_tsne():
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 1, (60, 5)), rng.normal(6, 1, (60, 5))])

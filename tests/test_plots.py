@@ -214,6 +214,12 @@ def test_embedding_figure_colours_by_energy_and_subsamples(energies):
         P.embedding_figure(coords[:, :1], T)
     with pytest.raises(ValueError, match="hover_text"):
         P.embedding_figure(coords, T, hover_text=["a"])
+    heavy = np.arange(300) % 7 + 1
+    by_size = P.embedding_figure(coords, heavy, max_points=None, color_label="heavy atoms")
+    assert by_size.data[0].marker.colorbar.title.text == "heavy atoms"
+    assert "heavy atoms = " in by_size.data[0].hovertemplate
+    assert "kcal/mol" not in by_size.data[0].hovertemplate
+    assert "kcal/mol" in everything.data[0].marker.colorbar.title.text
 
 
 def test_spectrum_and_convergence_figures():
