@@ -32,6 +32,7 @@ __all__ = [
     "holdout_split",
     "nested_fractions",
     "overall_fractions",
+    "recall_table",
     "regression_metrics",
 ]
 
@@ -314,27 +315,38 @@ def _check_labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
 def classification_metrics(y_true, y_pred) -> dict[str, float]:
     """Accuracy and ordinal scores of class predictions.
 
+    The per-class scores are averaged over the classes **present in** ``y_true``. A class that
+    occurs only among the predictions (a "phantom" class, e.g. an extreme energy class with no
+    molecule in a small validation set) gets no term of its own: a molecule predicted into it
+    is simply a miss of its true class. Counting it as a class with f1 = 0, as scikit-learn's
+    ``f1_score(average="macro")`` does by default, would lower the macro average by a class
+    nobody asked about.
+
     Returns
     -------
     dict
         ``accuracy``; ``balanced_accuracy`` (mean recall over the true classes, so rare
-        classes count as much as common ones); ``macro_f1``; and, because the classes are
-        ordered energies, ``within_one`` (share of predictions at most one class off) and
-        ``mean_class_error`` (mean absolute difference of class numbers).
+        classes count as much as common ones); ``macro_f1`` (mean f1 over the true classes);
+        and, because the classes are ordered energies, ``within_one`` (share of predictions at
+        most one class off) and ``mean_class_error`` (mean absolute difference of class
+        numbers).
     """
     from sklearn.metrics import balanced_accuracy_score, f1_score
 
     y_true, y_pred = _check_labels(y_true, y_pred)
     difference = np.abs(y_true.astype(np.int64) - y_pred.astype(np.int64))
     with warnings.catch_warnings():
-        # sklearn warns when a class occurs only among the predictions (recall undefined),
-        # which is routine for the sparse extreme classes; those classes simply count as 0.
+        # sklearn warns "y_pred contains classes not in y_true" and then leaves those classes
+        # out of the mean recall (their recall is undefined): the mean over the true classes,
+        # as documented above. Routine for the sparse extreme classes, so not worth a warning.
         warnings.simplefilter("ignore", UserWarning)
         balanced = balanced_accuracy_score(y_true, y_pred)
+    macro_f1 = f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro",
+                        zero_division=0)
     return {
         "accuracy": float(np.mean(y_true == y_pred)),
         "balanced_accuracy": float(balanced),
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "macro_f1": float(macro_f1),
         "within_one": float(np.mean(difference <= 1)),
         "mean_class_error": float(np.mean(difference)),
     }
@@ -343,14 +355,18 @@ def classification_metrics(y_true, y_pred) -> dict[str, float]:
 def classification_report_frame(y_true, y_pred, labels=None):
     """Per-class precision, recall, f1 and support as a table (scikit-learn's report).
 
-    Classes that are never predicted get precision 0 (not a warning).
+    Classes that are never predicted get precision 0 (not a warning). By default the rows
+    are the classes present in ``y_true``, so the ``macro avg`` row is the mean over the
+    true classes, like ``balanced_accuracy`` and ``macro_f1`` of
+    :func:`classification_metrics`: a prediction into a class absent from ``y_true`` counts
+    only as a miss (lower recall) of its true class. Pass ``labels`` to list other classes.
 
     Parameters
     ----------
     y_true, y_pred : array_like
         True and predicted classes.
     labels : sequence, optional
-        Classes to report (default: every class in ``y_true`` or ``y_pred``).
+        Classes to report (default: the classes in ``y_true``).
 
     Returns
     -------
@@ -363,7 +379,7 @@ def classification_report_frame(y_true, y_pred, labels=None):
 
     y_true, y_pred = _check_labels(y_true, y_pred)
     if labels is None:
-        labels = np.union1d(y_true, y_pred)
+        labels = np.unique(y_true)
     report = classification_report(
         y_true, y_pred, labels=list(labels), output_dict=True, zero_division=0
     )
@@ -372,4 +388,34 @@ def classification_report_frame(y_true, y_pred, labels=None):
     table = pd.DataFrame(report).T
     table["support"] = table["support"].astype(int)
     table.index.name = "class"
+    return table
+
+
+def recall_table(y_true, predictions: dict):
+    """Support and recall of every true class for one or more models side by side.
+
+    Parameters
+    ----------
+    y_true : array_like
+        True classes.
+    predictions : dict
+        Model name -> predicted classes (same length as ``y_true``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the classes present in ``y_true``: ``molecules`` (support), then one column
+        per model with the share of that class's molecules it put in the right class.
+    """
+    import pandas as pd
+
+    if not predictions:
+        raise ValueError("predictions must be a non-empty {model name: predicted classes}")
+    y_true = np.asarray(y_true).ravel()
+    classes, support = np.unique(y_true, return_counts=True)
+    table = pd.DataFrame({"molecules": support}, index=pd.Index(classes, name="class"))
+    for name, y_pred in predictions.items():
+        truth, y_pred = _check_labels(y_true, y_pred)
+        hits = truth == y_pred
+        table[name] = [float(hits[truth == c].mean()) for c in classes]
     return table

@@ -18,12 +18,20 @@ The blocks:
 ``counts`` (70)
     What a chemist would write down first: atoms of each element (5); bonds of each pair of
     elements (15; bonds from covalent radii, :func:`qm7utils.graphs.bond_adjacency`); bonds
-    between heavy atoms split into short / medium / long (30: the bond length is a proxy for
-    the bond order, e.g. C#C < 1.25 A < C=C, aromatic < 1.45 A < C-C); and heavy atoms by
-    element and number of bonded neighbours (20: a proxy for the hybridisation, e.g. C with
-    four neighbours is sp3). These counts echo "bag of bonds" (Hansen et al. 2015) and the
-    bond-type features of tree models (Himmetoglu 2016), and a *linear* model of them is
-    already a good energy model, because atomization energies are nearly additive in bonds.
+    between heavy atoms of each element pair in three length bins, short (< 1.25 A), medium
+    (1.25-1.45 A) and long (>= 1.45 A) (30 columns); and heavy atoms by element and number of
+    bonded neighbours (20: a proxy for the hybridisation, e.g. C with four neighbours is sp3).
+    The length edges are those of carbon-carbon bonds, where the bins are the bond orders:
+    triple (1.20 A), double and aromatic (1.33-1.40 A), single (1.50-1.55 A). For other pairs
+    the same bins mean other things, because bond lengths depend on the elements: a C=O
+    double bond (1.21 A) is *short* and a single C-O bond (1.40-1.43 A) *medium*; single C-N
+    bonds (1.45-1.48 A) straddle the upper edge; every C-S and N-S bond is *long*. So the
+    bins are length classes per element pair, not bond orders: a linear model still gives
+    each (pair, bin) its own energy, which is what it needs, but "short/medium/long" reads as
+    "triple/double/single" only for C-C. These counts echo "bag of bonds" (Hansen et al.
+    2015) and the bond-type features of tree models (Himmetoglu 2016), and a *linear* model
+    of them is already a good energy model, because atomization energies are nearly additive
+    in bonds.
 ``bond_centralities`` (23)
     Eigenvector centralities of the bond graph (sorted).
 
@@ -269,7 +277,9 @@ def bond_length_counts(
 
     A bond of length ``d`` (Angstrom) is short when ``d < edges[0]``, medium when
     ``edges[0] <= d < edges[1]`` and long otherwise. For carbon-carbon bonds the defaults
-    separate triple (1.20 A), double and aromatic (1.34-1.40 A) and single (1.53 A) bonds.
+    separate triple (1.20 A), double and aromatic (1.33-1.40 A) and single (1.50-1.55 A)
+    bonds. For other pairs they are length bins only (C=O, 1.21 A, is short; single C-O,
+    1.43 A, is medium; C-S is always long): see the module docstring.
 
     Returns
     -------

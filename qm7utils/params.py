@@ -179,7 +179,7 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "n_molecules": N_MOLECULES,
         "bin_width": Real(min=0.0, open=True),
         "features": Choice(FEATURE_SET_NAMES),
-        "C": Real(min=0.0, open=True),
+        "C": Real(min=0.0, open=True, allow_none=True),  # None: chosen on the dev set
         "class_weight": Choice(("balanced", "none")),
         "scale": Boolean(),
         "validation_size": Fraction(),

@@ -1109,8 +1109,11 @@ def residual_figure(y_true, y_pred, hover=None, title: str | None = None,
 
     Parameters
     ----------
-    y_true, y_pred : array_like
-        True and predicted values.
+    y_true : array_like
+        True values.
+    y_pred : array_like or dict
+        Predicted values, or ``{model name: predicted values}`` to overlay several models
+        (one colour each, the first drawn at the back).
     hover : sequence of str, optional
         One label per point (e.g. index and formula).
     title : str, optional
@@ -1119,24 +1122,30 @@ def residual_figure(y_true, y_pred, hover=None, title: str | None = None,
 
     Returns
     -------
-    plotly.graph_objects.Figure with a ``Scattergl`` trace of the residuals.
+    plotly.graph_objects.Figure with one ``Scattergl`` trace of residuals per model.
     """
-    y_true, y_pred = _paired(y_true, y_pred)
-    residual = y_pred - y_true
+    import numpy as np
+
+    models = dict(y_pred) if isinstance(y_pred, dict) else {"residual": y_pred}
+    if not models:
+        raise ValueError("y_pred must be an array or a non-empty {model name: predictions}")
+    y_true = np.asarray(y_true).ravel()
     if hover is not None and len(hover) != len(y_true):
         raise ValueError(f"hover must have one label per point ({len(y_true)}), got {len(hover)}")
-    figure = go.Figure(
-        go.Scattergl(
-            x=y_true.round(2).tolist(), y=residual.round(2).tolist(), mode="markers",
-            marker={"size": 5, "opacity": 0.6, "color": "#4c72b0"},
-            text=list(hover) if hover is not None else None, name="residual",
+    palette = ("#4c72b0", "#dd8452", "#55a868", "#c44e52")
+    figure = go.Figure()
+    for i, (name, predicted) in enumerate(models.items()):
+        truth, predicted = _paired(y_true, predicted)
+        figure.add_trace(go.Scattergl(
+            x=truth.round(2).tolist(), y=(predicted - truth).round(2).tolist(), mode="markers",
+            marker={"size": 5, "opacity": 0.6, "color": palette[i % len(palette)]},
+            text=list(hover) if hover is not None else None, name=name,
             hovertemplate=(("%{text}<br>" if hover is not None else "")
-                           + "true %{x:.1f}, residual %{y:.1f}<extra></extra>"),
-        )
-    )
+                           + "true %{x:.1f}, residual %{y:.1f}<extra>" + name + "</extra>"),
+        ))
     figure.add_hline(y=0, line={"color": "#444", "width": 1})
     figure.update_layout(
-        title={"text": title or "residuals"},
+        title={"text": title or "residuals"}, showlegend=len(models) > 1,
         xaxis_title=f"true value ({unit})", yaxis_title=f"predicted - true ({unit})", height=420,
     )
     return figure

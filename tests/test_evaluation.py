@@ -18,6 +18,7 @@ from qm7utils.evaluation import (
     holdout_split,
     nested_fractions,
     overall_fractions,
+    recall_table,
     regression_metrics,
 )
 
@@ -196,3 +197,35 @@ def test_classification_report_frame_matches_by_hand(recwarn):
     assert table.loc["3", "support"] == 1
     assert {"macro avg", "weighted avg"} <= set(table.index)
     assert not [w for w in recwarn if "zero" in str(w.message).lower()]
+
+
+def test_classes_found_only_in_predictions_do_not_count_as_classes(recwarn):
+    # Class 3 never occurs in y_true: one molecule of class 2 is predicted as 3.
+    y_true, y_pred = [1, 1, 2, 2], [1, 1, 2, 3]
+    m = classification_metrics(y_true, y_pred)
+    assert m["balanced_accuracy"] == pytest.approx((1 + 1 / 2) / 2)  # 0.75: recall of 1 and 2
+    assert m["macro_f1"] == pytest.approx((1 + 2 / 3) / 2)  # f1 of class 2: P = 1, R = 1/2
+    table = classification_report_frame(y_true, y_pred)
+    assert table.index.tolist() == ["1", "2", "macro avg", "weighted avg"]
+    assert table.loc["2", "recall"] == pytest.approx(1 / 2)
+    assert table.loc["macro avg", "recall"] == pytest.approx(m["balanced_accuracy"])
+    assert table.loc["macro avg", "f1-score"] == pytest.approx(m["macro_f1"])
+    # Asking for the phantom class explicitly still lists it (precision 0, support 0).
+    explicit = classification_report_frame(y_true, y_pred, labels=[1, 2, 3])
+    assert explicit.loc["3", "support"] == 0 and explicit.loc["3", "precision"] == 0.0
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_recall_table_per_class_and_model():
+    y_true = [3, 3, 4, 4, 4, 5]
+    table = recall_table(y_true, {"a": [3, 4, 4, 4, 3, 5], "b": [3, 3, 4, 5, 5, 6]})
+    assert table.index.tolist() == [3, 4, 5] and table["molecules"].tolist() == [2, 3, 1]
+    assert table["a"].tolist() == pytest.approx([1 / 2, 2 / 3, 1.0])
+    assert table["b"].tolist() == pytest.approx([1.0, 1 / 3, 0.0])
+    # The mean recall over the classes is the balanced accuracy.
+    assert table["a"].mean() == pytest.approx(
+        classification_metrics(y_true, [3, 4, 4, 4, 3, 5])["balanced_accuracy"])
+    with pytest.raises(ValueError, match="non-empty"):
+        recall_table(y_true, {})
+    with pytest.raises(ValueError, match="differ in length"):
+        recall_table(y_true, {"a": [3]})

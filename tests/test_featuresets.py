@@ -91,6 +91,14 @@ def test_bond_length_classes_follow_the_bond_order(molecule, expected):
     assert bond_length_counts(*molecule).shape == (30,)
 
 
+def test_bond_length_classes_are_length_bins_not_bond_orders_beyond_carbon():
+    """The edges separate C-C bond orders; for C-O the same bins shift by one bond order."""
+    X, names = count_features(*methanol())  # single C-O bond, 1.42 A
+    assert X[names.index("bonds_C-O_medium")] == 1 and X[names.index("bonds_C-O_long")] == 0
+    X, names = count_features(*_linear((6, 8), 1.21))  # a C=O double bond's length
+    assert X[names.index("bonds_C-O_short")] == 1 and X[names.index("bonds_C-O_medium")] == 0
+
+
 def test_bond_length_edges_are_checked():
     with pytest.raises(ValueError, match="two increasing bond lengths"):
         bond_length_counts(*benzene(), edges=(1.45, 1.25))

@@ -12,8 +12,11 @@ from qm7utils.evaluation import Split, regression_metrics
 from qm7utils.models.classical import (
     DECK_XGB_PARAMS,
     SEARCH_SPACE,
+    SVM_C_GRID,
     ResidualRegressor,
+    choose_svm_C,
     compare_models,
+    gain_importance,
     kfold_mae,
     linear_svm,
     p_fold_scores,
@@ -157,6 +160,15 @@ def test_p_fold_scores_follow_the_folds(data):
     fold = Ridge().fit(X[60:], y[60:])
     assert scores.loc[0, "mae"] == pytest.approx(
         regression_metrics(y[:60], fold.predict(X[:60]))["mae"])
+    again, predictions = p_fold_scores(Ridge(), X, y, P[:, :50], return_predictions=True)
+    assert predictions.shape == (300,)
+    in_P = np.zeros(300, bool)
+    in_P[P[:, :50].ravel()] = True
+    assert np.all(np.isnan(predictions[~in_P])) and np.all(np.isfinite(predictions[in_P]))
+    first_fold = Ridge().fit(X[P[1:, :50].ravel()], y[P[1:, :50].ravel()])
+    np.testing.assert_allclose(predictions[P[0, :50]], first_fold.predict(X[P[0, :50]]))
+    assert again.loc[0, "mae"] == pytest.approx(
+        np.mean(np.abs(predictions[P[0, :50]] - y[P[0, :50]])))
 
 
 def test_tune_xgboost_is_reproducible_stays_in_range_and_quiet(data, caplog):
@@ -180,3 +192,72 @@ def test_tune_xgboost_is_reproducible_stays_in_range_and_quiet(data, caplog):
     assert set(SEARCH_SPACE) >= {"n_estimators", "learning_rate", "max_depth"}
     with pytest.raises(ValueError, match="n_trials must be an integer >= 1"):
         tune_xgboost(*args, n_trials=0)
+
+
+def _classes(seed=5, n=240):
+    """Three overlapping classes in two dimensions: C matters, no C is perfect."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat([3, 4, 5], n // 3)
+    X = rng.normal(size=(n, 2)) + np.c_[y * 1.5, np.zeros(n)]
+    return X, y
+
+
+def test_choose_svm_C_uses_train_and_dev_only_and_prefers_small_C_on_ties():
+    X, y = _classes()
+    index = np.random.default_rng(0).permutation(len(y))
+    split = Split(np.sort(index[:160]), np.sort(index[160:200]), np.sort(index[200:]))
+    best, table = choose_svm_C(X, y, split, grid=(0.001, 1.0, 100.0))
+    assert table.index.tolist() == [0.001, 1.0, 100.0]
+    assert list(table.columns) == ["train", "test", "train_balanced", "test_balanced"]
+    top = table["test"].max()
+    assert best == min(c for c in table.index if table.loc[c, "test"] == top)
+    model = linear_svm(1.0).fit(X[split.train], y[split.train])
+    assert table.loc[1.0, "test"] == pytest.approx(
+        np.mean(model.predict(X[split.test]) == y[split.test]))
+    # Garbage labels on the validation set change nothing: it is never used.
+    scrambled = y.copy()
+    scrambled[split.validation] = 99
+    best_again, table_again = choose_svm_C(X, scrambled, split, grid=(0.001, 1.0, 100.0))
+    assert best_again == best
+    assert table_again.equals(table)
+    # Well separated classes: every C is perfect on dev, and the smallest C wins the tie,
+    # whatever the order of the grid.
+    separable = np.c_[y * 10.0, np.zeros(len(y))] + X * 0.1
+    best_tie, tie_table = choose_svm_C(separable, y, split, grid=(10.0, 1.0, 100.0))
+    assert (tie_table["test"] == 1.0).all() and best_tie == 1.0
+    assert SVM_C_GRID == tuple(sorted(SVM_C_GRID))
+    with pytest.raises(ValueError, match="positive values of C"):
+        choose_svm_C(X, y, split, grid=(0.0, 1.0))
+    with pytest.raises(ValueError, match="positive values of C"):
+        choose_svm_C(X, y, split, grid=())
+
+
+def test_gain_importance_shares_and_kinds(data):
+    X, y = data
+    # Only columns 0-3 carry the additive part, column 4 the interaction; 5 and 6 are noise.
+    model = xgb_regressor(n_estimators=30).fit(X, y)
+    names = [f"x{i}" for i in range(X.shape[1])]
+    total = gain_importance(model, names)
+    assert total.sum() == pytest.approx(1.0) and (total >= 0).all()
+    assert total.index[0] in {"x0", "x1"}  # the largest weights (-100, -80)
+    assert total.is_monotonic_decreasing
+    mean = gain_importance(model, names, kind="gain")
+    np.testing.assert_allclose(
+        mean.reindex(names).to_numpy(), model.feature_importances_, rtol=1e-5, atol=1e-7)
+    weight = gain_importance(model, names, kind="weight")
+    counts = model.get_booster().get_score(importance_type="weight")
+    assert weight["x0"] == pytest.approx(counts["f0"] / sum(counts.values()))
+    # A feature the trees never use gets 0: a constant column cannot be split on.
+    constant = np.hstack([X, np.ones((len(X), 1))])
+    model = xgb_regressor(n_estimators=10).fit(constant, y)
+    assert gain_importance(model, names + ["constant"])["constant"] == 0.0
+    residual = ResidualRegressor(xgb_regressor(n_estimators=10), baseline_columns=[0, 1, 2, 3])
+    residual.fit(X, y)
+    shares = gain_importance(residual, names)
+    assert shares.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="kind must be"):
+        gain_importance(residual, names, kind="cover")
+    with pytest.raises(ValueError, match="names has 2 entries"):
+        gain_importance(residual, names[:2])
+    with pytest.raises(ValueError, match="fitted XGBRegressor or ResidualRegressor"):
+        gain_importance(Ridge().fit(X, y), names)

@@ -38,6 +38,21 @@ def test_residual_figure_plots_predicted_minus_true():
     assert "predicted - true" in figure.layout.yaxis.title.text
     with pytest.raises(ValueError, match="one label per point"):
         plots.residual_figure(y_true, y_pred, hover=["a"])
+    assert not figure.layout.showlegend
+
+
+def test_residual_figure_overlays_several_models():
+    y_true = np.array([-1000.0, -1500.0])
+    figure = plots.residual_figure(y_true, {"deck": y_true + [5.0, -5.0], "tuned": y_true + 1.0})
+    assert [t.name for t in figure.data] == ["deck", "tuned"]
+    np.testing.assert_allclose(figure.data[0].y, [5.0, -5.0])
+    np.testing.assert_allclose(figure.data[1].y, [1.0, 1.0])
+    assert figure.data[0].marker.color != figure.data[1].marker.color
+    assert figure.layout.showlegend
+    with pytest.raises(ValueError, match="non-empty"):
+        plots.residual_figure(y_true, {})
+    with pytest.raises(ValueError, match="equal length"):
+        plots.residual_figure(y_true, {"short": [1.0]})
 
 
 def test_residual_histogram_one_trace_per_model():
