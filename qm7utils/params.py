@@ -37,9 +37,18 @@ class Param:
     """Base class: ``validate(value)`` returns the value or raises ``ValueError``/``TypeError``."""
 
     allow_none: bool = False
+    none_means: str = ""
 
-    def describe(self) -> str:  # pragma: no cover - overridden
+    def text(self) -> str:  # pragma: no cover - overridden
+        """What the parameter accepts, without the ``None`` option."""
         raise NotImplementedError
+
+    def describe(self) -> str:
+        """What the parameter accepts, in words (with ``None`` and its meaning, if allowed)."""
+        text = self.text()
+        if self.allow_none:
+            text += f", or None{' (' + self.none_means + ')' if self.none_means else ''}"
+        return text
 
     def validate(self, value: Any) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -66,18 +75,14 @@ class Integer(Param):
     allow_none: bool = False
     none_means: str = ""
 
-    def describe(self) -> str:
+    def text(self) -> str:
         if self.min is not None and self.max is not None:
-            text = f"an integer from {self.min} to {self.max}"
-        elif self.min is not None:
-            text = f"an integer >= {self.min}"
-        elif self.max is not None:
-            text = f"an integer <= {self.max}"
-        else:
-            text = "an integer"
-        if self.allow_none:
-            text += f", or None{' (' + self.none_means + ')' if self.none_means else ''}"
-        return text
+            return f"an integer from {self.min} to {self.max}"
+        if self.min is not None:
+            return f"an integer >= {self.min}"
+        if self.max is not None:
+            return f"an integer <= {self.max}"
+        return "an integer"
 
     def validate(self, value):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -97,8 +102,9 @@ class Real(Param):
     max: float | None = None
     open: bool = False
     allow_none: bool = False
+    none_means: str = ""
 
-    def describe(self) -> str:
+    def text(self) -> str:
         if self.min is not None and self.max is not None:
             left, right = ("(", ")") if self.open else ("[", "]")
             return f"a number in {left}{self.min}, {self.max}{right}"
@@ -132,7 +138,7 @@ class Choice(Param):
 
     options: tuple[str, ...] = ()
 
-    def describe(self) -> str:
+    def text(self) -> str:
         return "one of " + ", ".join(repr(o) for o in self.options)
 
     def validate(self, value):
@@ -145,7 +151,7 @@ class Choice(Param):
 class Boolean(Param):
     """True or False."""
 
-    def describe(self) -> str:
+    def text(self) -> str:
         return "True or False"
 
     def validate(self, value):
@@ -179,7 +185,7 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "n_molecules": N_MOLECULES,
         "bin_width": Real(min=0.0, open=True),
         "features": Choice(FEATURE_SET_NAMES),
-        "C": Real(min=0.0, open=True, allow_none=True),  # None: chosen on the dev set
+        "C": Real(min=0.0, open=True, allow_none=True, none_means="chosen on the dev set"),
         "class_weight": Choice(("balanced", "none")),
         "scale": Boolean(),
         "validation_size": Fraction(),

@@ -47,3 +47,12 @@ def test_on_qm7_the_baseline_is_the_book_reference(qm7):
         errors.append(np.mean(np.abs(model.predict(qm7.Z[test]) - qm7.T[test])))
     # About 15-16 kcal/mol: what every model of the book must beat.
     assert 14 < np.mean(errors) < 17
+
+
+def test_is_a_scikit_learn_regressor():
+    from sklearn.base import clone
+
+    Z, _ = batch(water(), methane(), methanol())
+    y = np.array([-200.0, -400.0, -480.0])
+    model = clone(DressedAtoms()).fit(Z, y)
+    assert model.score(Z, y) == pytest.approx(1.0)

@@ -16,6 +16,7 @@ atomization energy. Every later model is compared with it, and several learn onl
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from ..data import ELEMENTS
 from ..featuresets import atom_counts
@@ -23,8 +24,11 @@ from ..featuresets import atom_counts
 __all__ = ["DressedAtoms"]
 
 
-class DressedAtoms:
+class DressedAtoms(RegressorMixin, BaseEstimator):
     """Least-squares energy per element (H, C, N, O, S); ``fit(Z, y)``, ``predict(Z)``.
+
+    A scikit-learn regressor whose input is the nuclear charges ``Z`` (n, atoms), so it can be
+    cloned, cross-validated and scored like the book's other models.
 
     Attributes
     ----------
