@@ -7,6 +7,7 @@ import pytest
 
 from molecules import batch, benzene, methane, methanol, random_rotation, water
 from qm7utils import features as F
+from qm7utils.data import ELEMENTS
 
 
 def test_water_by_hand():
@@ -72,3 +73,39 @@ def test_bag_sizes_fit_all_of_qm7(qm7):
     np.testing.assert_allclose(B.sum(axis=1), F.upper_triangle(qm7.X).sum(axis=1), rtol=1e-6)
     # A subset featurized with the full layout lines up with the full matrix.
     np.testing.assert_allclose(F.bag_of_bonds(qm7.Z[:50], qm7.R[:50], sizes), B[:50])
+
+
+def _qmllib_bob(Z, R, sizes):
+    """qmllib's Bag of Bonds of every molecule of a padded batch, with bags large enough."""
+    generate_bob = pytest.importorskip("qmllib.representations").generate_bob
+    asize = {ELEMENTS[bag[0]]: size for bag, size in sizes.items() if len(bag) == 1}
+    rows = []
+    for z, r in zip(Z, R, strict=True):
+        real = z > 0
+        rows.append(generate_bob(z[real], r[real], z[real], size=len(z), asize=asize))
+    return np.array(rows)
+
+
+def test_matches_an_independent_implementation_qmllib():
+    # qmllib lays the bags out in another order and pads them to other sizes, so the vectors
+    # differ; the same values in the same sorted, zero-padded bags give the same L1 distances.
+    Z, R = batch(water(), methanol(), benzene(), methane())
+    sizes = F.bag_sizes(Z)
+    ours, reference = F.bag_of_bonds(Z, R, sizes), _qmllib_bob(Z, R, sizes)
+    l1 = np.abs(ours[:, None, :] - ours[None, :, :]).sum(axis=-1)
+    l1_reference = np.abs(reference[:, None, :] - reference[None, :, :]).sum(axis=-1)
+    np.testing.assert_allclose(l1, l1_reference, rtol=1e-12)
+    for a, b in zip(ours, reference, strict=True):
+        np.testing.assert_allclose(np.sort(a[a > 0]), np.sort(b[b > 0]), rtol=1e-12)
+
+
+@pytest.mark.data
+def test_matches_qmllib_on_qm7(qm7):
+    rng = np.random.default_rng(0)
+    rows = np.sort(rng.choice(len(qm7.T), size=200, replace=False))
+    sizes = F.bag_sizes(qm7.Z)
+    ours = F.bag_of_bonds(qm7.Z[rows], qm7.R[rows], sizes)
+    reference = _qmllib_bob(qm7.Z[rows], qm7.R[rows], sizes)
+    i, j = np.triu_indices(len(rows), k=1)
+    np.testing.assert_allclose(np.abs(ours[i] - ours[j]).sum(axis=1),
+                               np.abs(reference[i] - reference[j]).sum(axis=1), rtol=1e-10)

@@ -299,3 +299,30 @@ def test_fchl19_local_kernel_is_invariant_to_rotation_and_atom_order(rng):
     np.testing.assert_allclose(K[:, 0], K_self[:, 1], rtol=1e-4)
     with pytest.raises(ValueError, match="padding last"):
         KR.fchl19_environments(np.array([[0, 1]]), np.zeros((1, 2, 3)))
+
+
+def test_extrapolate_learning_curve_recovers_a_power_law():
+    n = np.array([100, 300, 1000, 3000, 6000])
+    mae = 50.0 * n**-0.4
+    slope, needed = KR.extrapolate_learning_curve(n, mae, target=1.0)
+    assert slope == pytest.approx(0.4)
+    assert needed == pytest.approx(50.0**2.5, rel=1e-9)  # 50 N^-0.4 = 1
+    # Only the larger half is fitted: a bent start does not change the line.
+    bent = mae.copy()
+    bent[:2] *= 3.0
+    assert KR.extrapolate_learning_curve(n, bent, 1.0)[0] == pytest.approx(0.4)
+    # A target above the last point lies inside the data: a smaller size.
+    assert KR.extrapolate_learning_curve(n, mae, target=mae[2])[1] == pytest.approx(1000.0)
+
+
+def test_extrapolate_learning_curve_errors():
+    with pytest.raises(ValueError, match="does not fall"):
+        KR.extrapolate_learning_curve([100, 1000, 5000], [2.0, 2.5, 3.0], 1.0)
+    with pytest.raises(ValueError, match="two different"):
+        KR.extrapolate_learning_curve([100, 1000], [5.0, 2.0], 1.0)
+    with pytest.raises(ValueError, match="positive and finite"):
+        KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 0.0, 1.0], 1.0)
+    with pytest.raises(ValueError, match="one length"):
+        KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0], 1.0)
+    with pytest.raises(ValueError, match="target"):
+        KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0, 1.0], -1.0)

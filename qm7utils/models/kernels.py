@@ -22,7 +22,7 @@ The module holds
 * kernels cached for the whole data set (:class:`DistanceKernel`, :class:`PrecomputedKernel`),
   optionally over several *views* of each molecule (randomly sorted Coulomb matrices: data
   augmentation, :func:`coulomb_views`), with :func:`nested_cv` (hyper-parameters chosen on the
-  training folds only) and :func:`learning_curve`;
+  training folds only), :func:`learning_curve` and :func:`extrapolate_learning_curve`;
 * a local kernel over atomic environments (:func:`fchl19_environments`,
   :func:`compress_environments`, :func:`local_gaussian_kernels`), the book's frontier model.
 
@@ -57,6 +57,7 @@ __all__ = [
     "compress_environments",
     "coulomb_views",
     "element_counts",
+    "extrapolate_learning_curve",
     "fchl19_environments",
     "fit_predict",
     "gaussian_kernel",
@@ -607,6 +608,58 @@ def learning_curve(
             rows.append({"model": name, "fold": k, "n_train": int(n),
                          "mae": float(np.mean(np.abs(pred - np.asarray(y)[test])))})
     return pd.DataFrame(rows)
+
+
+def extrapolate_learning_curve(n_train, mae, target: float) -> tuple[float, float]:
+    r"""Slope of a learning curve on log-log axes, and where its straight line reaches ``target``.
+
+    Kernel models give learning curves close to a power law, :math:`\text{MAE} \approx
+    c\,N^{-a}`: a straight line on log-log axes. The line is fitted by least squares to
+    :math:`\log \text{MAE}` against :math:`\log N` on the larger half of the sizes
+    (:math:`N \ge` their median), where the curve is straightest; the legend of
+    :func:`qm7utils.plots.learning_curve_figure` shows the same slope. An extrapolation, not a
+    promise: nothing guarantees that the line stays straight beyond the data.
+
+    Parameters
+    ----------
+    n_train : sequence of int
+        Training-set sizes (at least two different ones in the larger half).
+    mae : sequence of float
+        The mean test MAE at each size (positive).
+    target : float
+        The MAE to reach (positive, same units as ``mae``).
+
+    Returns
+    -------
+    (slope, n_needed) : tuple of float
+        The exponent :math:`a` (positive for a falling curve) and the training-set size at
+        which the line reaches ``target``.
+
+    Raises
+    ------
+    ValueError
+        On mismatched or non-positive input, too few sizes, or a curve that does not fall
+        (it never reaches a lower target).
+    """
+    n = np.asarray(n_train, dtype=np.float64)
+    mae = np.asarray(mae, dtype=np.float64)
+    if n.ndim != 1 or n.shape != mae.shape:
+        raise ValueError(f"n_train and mae must be 1-D and of one length, got {n.shape} and "
+                         f"{mae.shape}")
+    if not (np.all(np.isfinite(n)) and np.all(n > 0) and np.all(np.isfinite(mae))
+            and np.all(mae > 0)):
+        raise ValueError("n_train and mae must be positive and finite (they are log-transformed)")
+    if isinstance(target, bool) or not np.isfinite(target) or target <= 0:
+        raise ValueError(f"target must be a positive MAE, got {target!r}")
+    upper = n >= np.median(n)
+    if len(np.unique(n[upper])) < 2:
+        raise ValueError("the larger half of the sizes needs at least two different n_train "
+                         "to fit a line: pass more sizes")
+    slope, intercept = np.polyfit(np.log(n[upper]), np.log(mae[upper]), 1)
+    if slope >= 0:
+        raise ValueError(f"the learning curve does not fall (log-log slope {slope:.3g}): "
+                         "it never reaches a lower MAE")
+    return float(-slope), float(np.exp((np.log(target) - intercept) / slope))
 
 
 # --- Local kernels over atomic environments (the frontier model) -----------------------------
