@@ -1278,10 +1278,14 @@ def training_curves(logs, title: str | None = None, log_y: bool = True,
                     y_label: str = "MAE (kcal/mol)") -> go.Figure:
     """Mean absolute error per epoch of training runs: training solid, validation dashed.
 
+    A run whose log has a ``best_epoch`` (early stopping, or keeping the best epoch's weights)
+    gets a star on its validation curve at that epoch: the weights the model kept.
+
     Parameters
     ----------
     logs : sequence of objects with ``name``, ``train_mae`` and ``val_mae`` (lists of floats;
-        ``val_mae`` may be empty), e.g. :class:`qm7utils.models.cnn.TrainingLog`.
+        ``val_mae`` may be empty), e.g. :class:`qm7utils.models.cnn.TrainingLog`; an optional
+        ``best_epoch`` (1-based int or None) marks the kept epoch.
     title : str, optional
     log_y : bool
         Logarithmic error axis (errors fall by orders of magnitude in the first epochs).
@@ -1311,6 +1315,16 @@ def training_curves(logs, title: str | None = None, log_y: bool = True,
                 name=f"{log.name} ({kind})", legendgroup=log.name,
                 line={"color": color, "dash": dash}, marker={"size": 5},
                 hovertemplate=f"{log.name}, {kind}<br>epoch %{{x}}: %{{y:.2f}}<extra></extra>",
+            ))
+        best = getattr(log, "best_epoch", None)
+        if best is not None and 1 <= best <= len(log.val_mae):
+            figure.add_trace(go.Scatter(
+                x=[best], y=[round(float(log.val_mae[best - 1]), 3)], mode="markers",
+                name=f"{log.name} (kept: epoch {best})", legendgroup=log.name,
+                marker={"color": color, "size": 14, "symbol": "star",
+                        "line": {"color": "white", "width": 1}},
+                hovertemplate=f"{log.name}: weights kept from epoch {best}<br>"
+                              "%{y:.2f}<extra></extra>",
             ))
     figure.update_layout(
         title={"text": title or "Training curves"}, xaxis_title="epoch", yaxis_title=y_label,

@@ -282,6 +282,32 @@ def test_early_stopping_restores_the_best_epoch():
     assert restored == pytest.approx(min(log.val_mae), rel=1e-4)
 
 
+def test_restore_best_trains_every_epoch_and_keeps_the_best_one():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 3)).astype(np.float32)
+    y = rng.normal(size=32).astype(np.float32)  # noise: the dev loss soon stops improving
+    dev = (x[16:], y[16:])
+    model = cnn.build_dense_network(3, hidden=(32,), seed=0)
+    log = cnn.train(model, x[:16], y[:16], epochs=15, batch_size=4, learning_rate=0.01,
+                    validation_data=dev, restore_best=True, schedule="plateau",
+                    plateau_patience=1, seed=0)
+    assert log.epochs == 15  # no early stop
+    assert log.best_epoch == int(np.argmin(log.val_mae)) + 1 < 15  # the last one was worse
+    kept = np.abs(cnn.predict(model, dev[0]) - dev[1]).mean()
+    assert kept == pytest.approx(min(log.val_mae), rel=1e-4)
+    assert kept < log.val_mae[-1]
+    # without it the model keeps the last epoch's weights
+    last = cnn.build_dense_network(3, hidden=(32,), seed=0)
+    log_last = cnn.train(last, x[:16], y[:16], epochs=15, batch_size=4, learning_rate=0.01,
+                         validation_data=dev, schedule="plateau", plateau_patience=1, seed=0)
+    assert log_last.best_epoch is None
+    np.testing.assert_allclose(log_last.val_mae, log.val_mae, rtol=1e-5)  # same run
+    final = np.abs(cnn.predict(last, dev[0]) - dev[1]).mean()
+    assert final == pytest.approx(log_last.val_mae[-1], rel=1e-4)
+    with pytest.raises(ValueError, match="restore_best needs validation_data"):
+        cnn.train(model, x, y, epochs=1, batch_size=4, restore_best=True)
+
+
 def test_train_dense_and_atomwise_return_runs_with_metrics(molecules):
     Z, R, C = molecules
     Z, C = np.repeat(Z, 3, axis=0), np.repeat(C, 3, axis=0)
@@ -328,6 +354,10 @@ def test_training_curves_and_parity_figures():
     assert figure.layout.yaxis.type == "log"
     with pytest.raises(ValueError, match="empty"):
         plots.training_curves([])
+    kept = cnn.TrainingLog("c", train_mae=[3.0, 2.0, 1.5], val_mae=[4.0, 2.5, 3.0], best_epoch=2)
+    star = plots.training_curves([kept]).data[-1]
+    assert star.name == "c (kept: epoch 2)" and star.marker.symbol == "star"
+    assert (list(star.x), list(star.y)) == ([2], [2.5])
     parity = plots.cnn_parity([1.0, 2.0], {"m": [1.5, 2.5]})
     assert "MAE 0.5" in parity.data[0].name
     with pytest.raises(ValueError, match="has 1 values"):

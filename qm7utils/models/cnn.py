@@ -16,8 +16,8 @@ Training helpers: input scaling (:class:`InputScaler`), target scaling including
 "dressed atom" baseline (:class:`TargetScaler`), random permutations of the atom order as data
 augmentation (:class:`RandomSorter`, the batched equivalent of
 :func:`qm7utils.features.randomly_sorted_coulomb_matrix`), and :func:`train`, which wraps
-``model.fit`` with learning-rate schedules, early stopping, per-epoch timing and a compact
-:class:`TrainingLog`.
+``model.fit`` with learning-rate schedules, early stopping or keeping the best epoch's weights,
+per-epoch timing and a compact :class:`TrainingLog`.
 
 Keras and JAX are imported here only, so ``import qm7utils`` stays light; importing
 :mod:`qm7utils` (done by this module) selects the JAX backend before Keras loads.
@@ -574,7 +574,8 @@ class TrainingLog:
     wall_time_s : float
         Wall time of the whole ``fit``.
     best_epoch : int or None
-        1-based epoch whose weights were kept by early stopping (None without it).
+        1-based epoch whose weights were kept by early stopping or ``restore_best`` (None
+        without them: the model has the last epoch's weights).
     """
 
     name: str
@@ -642,6 +643,7 @@ def train(
     plateau_patience: int = 2,
     plateau_factor: float = 0.5,
     early_stopping: int | None = None,
+    restore_best: bool = False,
     augment: Callable[[np.random.Generator], object] | None = None,
     target_scale: float = 1.0,
     seed: int = 0,
@@ -677,6 +679,13 @@ def train(
     early_stopping : int, optional
         Patience in epochs: stop when the validation loss has not improved for that long and
         restore the best weights (needs ``validation_data``).
+    restore_best : bool
+        Train all ``epochs``, then keep the weights of the epoch with the lowest validation
+        loss (needs ``validation_data``), as a Keras ``ModelCheckpoint(save_best_only=True)``
+        reloaded at the end would. With small batches the held-out error jumps from epoch to
+        epoch, and this removes the luck of where the last epoch lands. The validation data
+        then chose the weights: its error is optimistic, judge the model on a third set.
+        Implied by ``early_stopping``.
     augment : callable, optional
         ``augment(rng) -> x``: fresh training inputs (same order as ``y``) drawn at every
         epoch, e.g. randomly sorted Coulomb matrices.
@@ -705,6 +714,8 @@ def train(
         raise ValueError(f"plateau_factor must be in (0, 1), got {plateau_factor}")
     if early_stopping is not None and validation_data is None:
         raise ValueError("early_stopping needs validation_data to watch")
+    if restore_best and validation_data is None:
+        raise ValueError("restore_best needs validation_data to choose the best epoch")
     if verbose not in (0, 2):
         raise ValueError("verbose must be 0 or 2 (one line per epoch): no progress bars")
     y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
@@ -743,10 +754,13 @@ def train(
             )
         )
     stopper = None
-    if early_stopping is not None:
+    if early_stopping is not None or restore_best:
+        # Keras 3 restores the best weights at the end of training whether or not it stopped
+        # early; a patience of ``epochs`` never stops, so it only keeps the best epoch.
         stopper = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=int(early_stopping), restore_best_weights=True,
-            verbose=0,
+            monitor="val_loss",
+            patience=int(early_stopping) if early_stopping is not None else int(epochs),
+            restore_best_weights=True, verbose=0,
         )
         callbacks.append(stopper)
 
@@ -765,7 +779,7 @@ def train(
                   verbose=verbose)
     log.wall_time_s = time.perf_counter() - start
     if stopper is not None and log.val_mae:
-        log.best_epoch = int(np.argmin(log.val_mae)) + 1
+        log.best_epoch = int(stopper.best_epoch) + 1
     return log
 
 
