@@ -98,6 +98,9 @@ def test_upper_triangle_shape_and_order():
     np.testing.assert_array_equal(F.upper_triangle(M, sort=True), [8, 5, 4, 2, 1, 0])
     Z, R = batch(water(), methane())
     assert F.upper_triangle(F.coulomb_matrix(Z, R)).shape == (2, 276)
+    # C order even from a permuted (strided) batch: row-wise distance loops need it fast
+    permuted = F.sorted_coulomb_matrix(Z, R)[:, ::-1, ::-1]
+    assert F.upper_triangle(permuted).flags.c_contiguous
 
 
 def test_eigenvalues_sorted_by_magnitude_and_zero_padded():

@@ -259,6 +259,29 @@ def test_local_kernel_matches_a_direct_double_sum(rng):
     np.testing.assert_allclose(sym, sym.T)
 
 
+def test_threads_give_the_same_numbers_as_one_loop(rng, monkeypatch):
+    """Distances and local kernels are split between threads by rows: same entries, bit for bit."""
+    A, B = rng.normal(size=(700, 12)), rng.normal(size=(300, 12))
+    a, b = _toy_environments(rng, 40), _toy_environments(rng, 25)
+    results = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("QM7_THREADS", threads)
+        results[threads] = (
+            KR.pairwise_distances(A), KR.pairwise_distances(A, B, dtype=np.float32),
+            KR.local_gaussian_kernels(a, [0.7, 2.0], chunk_atoms=8),
+            KR.local_gaussian_kernels(a, [1.1], other=b, chunk_atoms=5),
+        )
+    one, three = results["1"], results["3"]
+    np.testing.assert_array_equal(one[0], three[0])
+    np.testing.assert_array_equal(one[1], three[1])
+    np.testing.assert_array_equal(three[0], three[0].T)
+    np.testing.assert_array_equal(np.diag(three[0]), 0.0)
+    np.testing.assert_allclose(three[0], _direct_l1(A, A), rtol=1e-12, atol=1e-12)
+    for sigma in (0.7, 2.0):
+        np.testing.assert_array_equal(one[2][sigma], three[2][sigma])
+    np.testing.assert_array_equal(one[3][1.1], three[3][1.1])
+
+
 def test_local_kernel_errors():
     env = KR.AtomicEnvironments(np.zeros((2, 3), np.float32), np.array([1, 1]), np.array([0, 1]), 2)
     with pytest.raises(ValueError, match="sigmas is empty"):

@@ -25,6 +25,7 @@ from qm7utils.models.classical import (
     tune_xgboost,
     xgb_regressor,
 )
+from qm7utils.parallel import available_cores
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,9 @@ def test_xgb_regressor_uses_deck_parameters_and_is_reproducible(data):
     got = model.get_params()
     for key, value in DECK_XGB_PARAMS.items():
         assert got[key] == value
-    assert got["n_jobs"] == 1 and got["random_state"] == 3
+    assert got["random_state"] == 3
+    assert got["n_jobs"] == available_cores()
+    assert xgb_regressor(n_jobs=1).get_params()["n_jobs"] == 1
     assert xgb_regressor(max_depth=2).get_params()["max_depth"] == 2
     first = xgb_regressor(seed=3).fit(X, y).predict(X)
     second = xgb_regressor(seed=3).fit(X, y).predict(X)
@@ -81,6 +84,17 @@ def test_xgb_regressor_uses_deck_parameters_and_is_reproducible(data):
     assert not np.array_equal(first, other)  # the seed drives the subsampling
     with pytest.raises(ValueError, match="n_jobs must be an integer >= 1"):
         xgb_regressor(n_jobs=0)
+
+
+def test_xgb_trees_do_not_depend_on_the_number_of_threads():
+    """Why the book may use every core: the same trees, bit for bit, on 1, 2 or 3 threads."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(4000, 30))
+    y = X[:, 0] * X[:, 1] + np.sin(X[:, 2]) + 0.1 * rng.normal(size=4000)
+    one = xgb_regressor(seed=5, n_jobs=1).fit(X, y).predict(X)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(xgb_regressor(seed=5, n_jobs=threads).fit(X, y).predict(X),
+                                      one)
 
 
 def test_residual_regressor_extrapolates_an_additive_trend():

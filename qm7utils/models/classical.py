@@ -4,8 +4,7 @@ r"""The classical models of chapters 5 and 6: a linear SVM and gradient-boosted 
   (Cortes & Vapnik 1995) with balanced class weights, on standardised features;
   :func:`choose_svm_C` picks its ``C`` on the dev set, never on the validation set.
 * :func:`xgb_regressor`: XGBoost (Chen & Guestrin 2016) with the deck's hyper-parameters
-  (:data:`DECK_XGB_PARAMS`) unless told otherwise, seeded and with a fixed thread count so
-  that results are reproducible.
+  (:data:`DECK_XGB_PARAMS`) unless told otherwise, seeded so that results are reproducible.
 * :class:`ResidualRegressor`: a linear "dressed bond" baseline (ridge regression on atom and
   bond counts) plus boosted trees fitted to what the baseline misses. Trees predict piecewise
   constants and cannot extrapolate an additive trend; the linear part carries the trend.
@@ -15,9 +14,11 @@ r"""The classical models of chapters 5 and 6: a linear SVM and gradient-boosted 
 * :func:`tune_xgboost`: a small, seeded Optuna search (Akiba et al. 2019) of
   :data:`SEARCH_SPACE`, scored on the dev set.
 
-Threads: on a shared machine with two cores, two OpenMP threads can be *slower* than one by
-an order of magnitude (the threads wait for each other whenever another job holds a core),
-so the book trains with ``n_jobs=1`` by default.
+Threads: XGBoost's histogram method builds the same trees whatever the number of threads
+(its sums do not depend on how the work is split), so the book uses every core by default
+(``n_jobs=None``, see :func:`qm7utils.parallel.available_cores`) and the results stay
+identical on any machine. On a machine that is busy with other jobs, threads wait for each
+other; pass ``n_jobs=1`` (or set ``QM7_THREADS=1``) there.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from ..evaluation import Split, classification_metrics, fold_splits, regression_metrics
+from ..parallel import available_cores
 
 __all__ = [
     "DECK_XGB_PARAMS",
@@ -165,7 +167,8 @@ def choose_svm_C(
     return best, table
 
 
-def xgb_regressor(params: dict | None = None, seed: int = 0, n_jobs: int = 1, **overrides):
+def xgb_regressor(params: dict | None = None, seed: int = 0, n_jobs: int | None = None,
+                  **overrides):
     """An ``xgboost.XGBRegressor`` with the deck's hyper-parameters, seeded and reproducible.
 
     Parameters
@@ -174,8 +177,9 @@ def xgb_regressor(params: dict | None = None, seed: int = 0, n_jobs: int = 1, **
         Hyper-parameters; default :data:`DECK_XGB_PARAMS`.
     seed : int
         ``random_state`` (row and column subsampling).
-    n_jobs : int
-        Threads. One is the reproducible and, on a busy two-core machine, the fastest choice.
+    n_jobs : int, optional
+        Threads; default every available core (:func:`qm7utils.parallel.available_cores`).
+        The trees do not depend on it; on a machine busy with other jobs, 1 can be faster.
     **overrides
         Replace single entries of ``params``.
 
@@ -186,7 +190,7 @@ def xgb_regressor(params: dict | None = None, seed: int = 0, n_jobs: int = 1, **
     """
     import xgboost as xgb
 
-    n_jobs = _check_positive_int("n_jobs", n_jobs)
+    n_jobs = available_cores() if n_jobs is None else _check_positive_int("n_jobs", n_jobs)
     chosen = dict(DECK_XGB_PARAMS if params is None else params)
     chosen.update(overrides)
     return xgb.XGBRegressor(
@@ -475,7 +479,7 @@ def tune_xgboost(
     n_trials: int = 20,
     seed: int = 0,
     baseline_columns=None,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
     space: dict | None = None,
     n_startup_trials: int = 6,
 ) -> SearchResult:
@@ -499,8 +503,8 @@ def tune_xgboost(
     baseline_columns : array of int, optional
         When given, every trial is a :class:`ResidualRegressor` with a ridge baseline on these
         columns; otherwise a plain XGBoost model.
-    n_jobs : int
-        Threads per model.
+    n_jobs : int, optional
+        Threads per model (default: every available core; the results do not depend on it).
     space : dict, optional
         Search space in the format of :data:`SEARCH_SPACE` (the default).
     n_startup_trials : int

@@ -44,6 +44,7 @@ from scipy.spatial.distance import cdist, pdist, squareform
 from ..data import ELEMENTS
 from ..evaluation import fold_splits, regression_metrics
 from ..features import BOHR_TO_ANGSTROM, coulomb_matrix, sort_by_row_norm, upper_triangle
+from ..parallel import available_cores, thread_map
 from ..progress import progress
 
 __all__ = [
@@ -88,7 +89,8 @@ FCHL19_CHOICES = ((1.5, 1e-3), (2.0, 1e-4), (2.0, 1e-4), (2.0, 1e-4), (2.0, 1e-4
 
 
 def _as_matrix(name: str, A) -> np.ndarray:
-    A = np.asarray(A, dtype=np.float64)
+    # C-contiguous: SciPy's distance loops run several times slower on strided rows.
+    A = np.ascontiguousarray(A, dtype=np.float64)
     if A.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got shape {A.shape}")
     if not np.all(np.isfinite(A)):
@@ -132,10 +134,7 @@ def pairwise_distances(A, B=None, metric: str = "l1", dtype=np.float64) -> np.nd
                 f"A and B must have the same number of features, got {A.shape[1]} and {B.shape[1]}"
             )
     if metric == "l1":
-        if B is None:
-            D = squareform(pdist(A, "cityblock"))
-        else:
-            D = cdist(A, B, "cityblock")
+        D = _l1_distances(A, B, dtype)
     elif metric == "sqeuclidean":
         other = A if B is None else B
         D = (
@@ -149,6 +148,40 @@ def pairwise_distances(A, B=None, metric: str = "l1", dtype=np.float64) -> np.nd
     else:
         raise ValueError(f"metric must be 'l1' or 'sqeuclidean', got {metric!r}")
     return D.astype(dtype, copy=False)
+
+
+def _l1_distances(A: np.ndarray, B: np.ndarray | None, dtype) -> np.ndarray:
+    """L1 distances by SciPy's compiled loop, on every core: blocks of rows, one per task.
+
+    SciPy's loop runs on one core but releases the global lock, so threads run blocks side by
+    side (:func:`qm7utils.parallel.thread_map`); every entry is the same number as in one
+    ``cdist`` call. Without ``B`` only the upper triangle is computed (blocks of equal work)
+    and mirrored, as ``pdist`` would.
+    """
+    workers = available_cores()
+    n = len(A)
+    if workers == 1 or n < 256:
+        D = squareform(pdist(A, "cityblock")) if B is None else cdist(A, B, "cityblock")
+        return D.astype(dtype, copy=False)
+    D = np.empty((n, n if B is None else len(B)), dtype=dtype)
+    n_blocks = 4 * workers
+    if B is None:
+        # Row block k of the upper triangle ends where the work done so far is k / n_blocks.
+        edges = n * (1.0 - np.sqrt(1.0 - np.arange(n_blocks + 1) / n_blocks))
+    else:
+        edges = np.linspace(0, n, n_blocks + 1)
+    edges = np.unique(np.round(edges).astype(int))
+
+    def block(k: int) -> None:
+        a, b = edges[k], edges[k + 1]
+        if B is None:
+            D[a:b, a:] = cdist(A[a:b], A[a:], "cityblock")
+            D[b:, a:b] = D[a:b, b:].T  # the mirror image: no other block writes there
+        else:
+            D[a:b] = cdist(A[a:b], B, "cityblock")
+
+    thread_map(block, range(len(edges) - 1), workers)
+    return D
 
 
 def laplacian_kernel(A, B=None, sigma: float = 1.0) -> np.ndarray:
@@ -822,6 +855,7 @@ def local_gaussian_kernels(
         raise ValueError("env and other must have the same number of features")
     K = {s: np.zeros((env.n_molecules, other.n_molecules)) for s in sigmas}
     scales = {s: np.float32(-0.5 / s**2) for s in sigmas}
+    workers = available_cores()
     for z in np.unique(env.element):
         rows = np.flatnonzero(env.element == z)
         cols = np.flatnonzero(other.element == z)
@@ -852,17 +886,28 @@ def local_gaussian_kernels(
             col_starts = col_starts_all[col_starts_all >= first] - first
             col_mols = mol_y[first:][col_starts]
             row_starts = np.flatnonzero(np.r_[True, block_mols[1:] != block_mols[:-1]])
-            row_mols = block_mols[row_starts]
             d2 = Xa[a:b] @ Ya[first:].T
-            buffer = np.empty_like(d2)
-            for s in sigmas:
-                np.multiply(d2, scales[s], out=buffer)
-                np.exp(buffer, out=buffer)
-                # Sums in double precision: float32 sums of thousands of terms would put
-                # errors of ~1e-5 into K, enough to break positive definiteness.
-                summed = np.add.reduceat(buffer, col_starts, axis=1, dtype=np.float64)
-                summed = np.add.reduceat(summed, row_starts, axis=0)
-                K[s][np.ix_(row_mols, col_mols)] += summed
+            # Exponentials and sums run on one core each: the block's rows are split between
+            # threads at molecule boundaries, so each thread adds whole molecules into rows of
+            # K that no other thread touches (the same numbers as one loop).
+            cuts = row_starts[np.linspace(0, len(row_starts), workers + 1).astype(int)[:-1]]
+            cuts = np.unique(np.r_[cuts, len(d2)])
+
+            def add_rows(piece, d2=d2, col_starts=col_starts, col_mols=col_mols,
+                         block_mols=block_mols, row_starts=row_starts):
+                lo, hi = piece
+                starts = row_starts[(row_starts >= lo) & (row_starts < hi)] - lo
+                mols = block_mols[lo:hi][starts]
+                for sigma in sigmas:
+                    part = np.multiply(d2[lo:hi], scales[sigma])
+                    np.exp(part, out=part)
+                    # Sums in double precision: float32 sums of thousands of terms would put
+                    # errors of ~1e-5 into K, enough to break positive definiteness.
+                    summed = np.add.reduceat(part, col_starts, axis=1, dtype=np.float64)
+                    summed = np.add.reduceat(summed, starts, axis=0)
+                    K[sigma][np.ix_(mols, col_mols)] += summed
+
+            thread_map(add_rows, list(zip(cuts[:-1], cuts[1:], strict=True)), workers)
     if symmetric:
         for s in sigmas:
             upper = np.triu(K[s])
