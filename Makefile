@@ -56,18 +56,19 @@ lint: $(STAMP)
 #  NBVAL_CHECK_OUTPUT (results go to a scratch copy, never over results/); 4. the book builds
 #  with warnings as errors; 5. the built book in files and in headless Chromium.
 test: $(STAMP)
-	@echo "== 1/5 ruff"
+	@echo "== 1/5 ruff ($$(date +%T))"
 	$(BIN)/ruff check .
-	@echo "== 2/5 unit, project and notebook tests"
-	$(call pytest_ok,$(PYTEST) tests --ignore=tests/book)
-	@echo "== 3/5 nbval: rerun the notebooks, compare the checked outputs"
+	@echo "== 2/5 unit, project and notebook tests ($$(date +%T))"
+	$(call pytest_ok,$(PYTEST) tests --ignore=tests/book --durations=10)
+	@echo "== 3/5 nbval: rerun the notebooks, compare the checked outputs ($$(date +%T))"
 	scratch=$$(mktemp -d); if [ -d results ]; then cp -r results/. "$$scratch"/; fi; \
 	$(call pytest_ok,QM7_PROGRESS=0 QM7_RESULTS_DIR=$$scratch $(PYTEST) --nbval-lax notebooks \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider)
-	@echo "== 4/5 jupyter-book build -W"
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=12)
+	@echo "== 4/5 jupyter-book build -W ($$(date +%T))"
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going
-	@echo "== 5/5 the built book, in files and in Chromium"
+	@echo "== 5/5 the built book, in files and in Chromium ($$(date +%T))"
 	$(call pytest_ok,$(PYTEST) tests/book)
+	@echo "== all passed ($$(date +%T))"
 
 clean:
 	rm -rf _build
