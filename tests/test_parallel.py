@@ -1,12 +1,13 @@
-"""qm7utils.parallel: how many threads, and a map that keeps the order."""
+"""qm7utils.parallel: how many threads, and maps (threads, processes) that keep the order."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
 
-from qm7utils.parallel import available_cores, thread_map
+from qm7utils.parallel import available_cores, process_map, thread_map
 
 
 def test_available_cores_follows_qm7_threads(monkeypatch):
@@ -34,3 +35,51 @@ def test_thread_map_keeps_the_order_and_uses_threads():
     assert thread_map(square, [], workers=2) == []
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         thread_map(square, [1, 2], workers=0)
+
+
+# process_map pickles its function by name: the workers import it from this module.
+def _square_where(x):
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return x * x, os.getpid(), tuple(cores)
+
+
+def _fail_on_three(x):
+    if x == 3:
+        raise ValueError(f"bad item {x}")
+    return x
+
+
+def _die(x):
+    os._exit(3)
+
+
+def test_process_map_keeps_the_order_and_gives_each_worker_its_own_cores():
+    results = process_map(_square_where, range(7), workers=2)
+    assert [value for value, _, _ in results] == [x * x for x in range(7)]
+    pids = {pid for _, pid, _ in results}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        mine = set(os.sched_getaffinity(0))
+        shares = {pid: set(cores) for _, pid, cores in results}
+        assert all(share and share <= mine for share in shares.values())
+        if len(shares) == 2:  # two workers took items: their cores do not overlap
+            first, second = shares.values()
+            assert not first & second
+
+
+def test_process_map_runs_in_this_process_with_one_worker_or_one_item():
+    assert process_map(_square_where, [5], workers=2)[0][1] == os.getpid()
+    results = process_map(_square_where, [1, 2], workers=1)
+    assert [value for value, _, _ in results] == [1, 4]
+    assert {pid for _, pid, _ in results} == {os.getpid()}
+    assert process_map(_square_where, [], workers=2) == []
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="workers must be a positive integer"):
+            process_map(_square_where, [1, 2], workers=bad)
+
+
+def test_process_map_raises_the_workers_errors():
+    with pytest.raises(ValueError, match="bad item 3"):
+        process_map(_fail_on_three, [1, 2, 3, 4], workers=2)
+    with pytest.raises(RuntimeError, match="worker process .* died"):
+        process_map(_die, [1, 2], workers=2)
