@@ -241,6 +241,21 @@ def test_train_logs_mae_in_kcal_per_epoch():
     assert log.val_mae[-1] == pytest.approx(10.0 * mae_scaled, rel=1e-4)
 
 
+def test_steps_per_execution_changes_the_speed_not_the_training():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype(np.float32)
+    y = (x @ rng.normal(size=5)).astype(np.float32)
+    logs = []
+    for steps in (1, 4):
+        model = cnn.build_dense_network(5, hidden=(8,), seed=0)
+        logs.append(cnn.train(model, x, y, epochs=3, batch_size=8, validation_data=(x, y),
+                              schedule="cosine", seed=0, steps_per_execution=steps))
+    np.testing.assert_allclose(logs[0].train_mae, logs[1].train_mae, rtol=1e-5)
+    np.testing.assert_allclose(logs[0].val_mae, logs[1].val_mae, rtol=1e-5)
+    with pytest.raises(ValueError, match="steps_per_execution must be a positive int"):
+        cnn.train(model, x, y, epochs=1, batch_size=8, steps_per_execution=0)
+
+
 def test_train_with_augmentation_draws_new_inputs_every_epoch():
     rng = np.random.default_rng(0)
     base = rng.normal(size=(16, 4)).astype(np.float32)
@@ -322,6 +337,55 @@ def test_train_dense_and_atomwise_return_runs_with_metrics(molecules):
             regression_metrics(T[10:], run.predictions[10:])["mae"])
     with pytest.raises(ValueError, match="needs a 'test' part"):
         cnn.train_dense(C, Z, T, {"train": np.arange(8)}, epochs=1)
+
+
+def test_train_side_by_side_matches_training_here_and_returns_the_models(molecules):
+    Z, R, C = molecules
+    Z, C = np.repeat(Z, 3, axis=0), np.repeat(C, 3, axis=0)
+    T = np.tile([-230.0, -420.0, -1300.0, -500.0], 3) + np.arange(12.0)
+    split = {"train": np.arange(8), "test": np.arange(8, 10), "validation": np.arange(10, 12)}
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(24, 5)).astype(np.float32)
+    y = (x @ rng.normal(size=5)).astype(np.float32)
+    options = dict(x=x, y=y, epochs=3, batch_size=4, validation_data=(x[:8], y[:8]),
+                   restore_best=True, seed=3)
+    here = cnn.build_dense_network(5, hidden=(8,), seed=0)
+    log_here = cnn.train(here, **options)
+    dense_here = cnn.train_dense(C, Z, T, split, epochs=2, batch_size=4, hidden=(8,), seed=1)
+
+    there = cnn.build_dense_network(5, hidden=(8,), seed=0)
+    before = [w.copy() for w in there.get_weights()]
+    log_there, dense_there = cnn.train_side_by_side(
+        [(cnn.train, dict(model=there, **options)),
+         (cnn.train_dense, dict(C=C, Z=Z, T=T, split=split, epochs=2, batch_size=4,
+                                hidden=(8,), seed=1))],
+        workers=2,
+    )
+    # the trained weights came back into the model that was passed
+    assert not all(np.array_equal(a, b) for a, b in zip(before, there.get_weights(), strict=True))
+    for a, b in zip(here.get_weights(), there.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(log_there.val_mae, log_here.val_mae, rtol=1e-4)
+    assert log_there.best_epoch == log_here.best_epoch
+    # a Run comes back whole, with a model that predicts as the one trained here
+    np.testing.assert_allclose(dense_there.predictions, dense_here.predictions, rtol=1e-4)
+    for a, b in zip(dense_here.model.get_weights(), dense_there.model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_train_side_by_side_rejects_bad_calls():
+    model = cnn.build_dense_network(3, hidden=(2,), seed=0)
+    with pytest.raises(ValueError, match="list of"):
+        cnn.train_side_by_side("train")
+    with pytest.raises(ValueError, match=r"calls\[0\] must be a \(function"):
+        cnn.train_side_by_side([cnn.train])
+    with pytest.raises(ValueError, match=r"calls\[1\]: the arguments do not fit train\(\)"):
+        # checked before anything runs: calls[0] would start a training
+        cnn.train_side_by_side([(cnn.train_dense, dict(C=0, Z=0, T=0, split=0, epochs=1)),
+                                (cnn.train, dict(x=None, y=None))])
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        cnn.train_side_by_side([(cnn.train, dict(model=model, x=np.zeros((4, 3)),
+                                                 y=np.zeros(4), epochs=0, batch_size=2))])
 
 
 def test_evaluate_and_predict_augmented():

@@ -17,7 +17,8 @@ Training helpers: input scaling (:class:`InputScaler`), target scaling including
 augmentation (:class:`RandomSorter`, the batched equivalent of
 :func:`qm7utils.features.randomly_sorted_coulomb_matrix`), and :func:`train`, which wraps
 ``model.fit`` with learning-rate schedules, early stopping or keeping the best epoch's weights,
-per-epoch timing and a compact :class:`TrainingLog`.
+per-epoch timing and a compact :class:`TrainingLog`; :func:`train_side_by_side` runs several
+trainings at the same time, each in its own process on its own share of the cores.
 
 Keras and JAX are imported here only, so ``import qm7utils`` stays light; importing
 :mod:`qm7utils` (done by this module) selects the JAX backend before Keras loads.
@@ -25,9 +26,10 @@ Keras and JAX are imported here only, so ``import qm7utils`` stays light; import
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,6 +60,7 @@ __all__ = [
     "train",
     "train_atomwise",
     "train_dense",
+    "train_side_by_side",
 ]
 
 #: The deck's input scaling: Coulomb matrices divided by 370 (about the largest entry, the
@@ -649,6 +652,7 @@ def train(
     seed: int = 0,
     name: str = "",
     verbose: int = 0,
+    steps_per_execution: int = 1,
 ) -> TrainingLog:
     """Compile ``model`` with Adam and the MAE loss, fit it, and log the run in kcal/mol.
 
@@ -697,6 +701,10 @@ def train(
         Label of the run.
     verbose : int
         Keras' verbosity: 0 (silent, the default) or 2 (one line per epoch).
+    steps_per_execution : int
+        Training steps per call of the compiled program (``model.compile``'s argument). The
+        steps and results are the same; more than 1 saves Python's work between steps, which
+        is a good part of the time of a small network (:func:`train_dense` uses 16).
 
     Returns
     -------
@@ -705,7 +713,8 @@ def train(
     keras = _keras()
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    for label, value in (("epochs", epochs), ("batch_size", batch_size)):
+    for label, value in (("epochs", epochs), ("batch_size", batch_size),
+                         ("steps_per_execution", steps_per_execution)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{label} must be a positive int, got {value!r}")
     if not learning_rate > 0:
@@ -726,7 +735,8 @@ def train(
     lr = learning_rate
     if schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.01)
-    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mae", metrics=["mae"])
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="mae", metrics=["mae"],
+                  steps_per_execution=int(steps_per_execution))
 
     log = TrainingLog(name=name or model.name)
     scale = float(target_scale)
@@ -911,7 +921,7 @@ def train_dense(
         batch_size=batch_size, learning_rate=learning_rate, schedule=schedule,
         validation_data=(x_scaler.transform(sorted_triangles[dev_idx]), y[dev_idx]),
         early_stopping=patience, augment=augment, target_scale=y_scaler.scale, seed=seed,
-        name=name,
+        name=name, steps_per_execution=16,
     )
     if noise > 0:
         scaled = predict_augmented(
@@ -975,3 +985,82 @@ def train_atomwise(
     run = Run(name, model, predictions, evaluate(T, predictions, parts), log, parameters)
     run.scaler, run.target_scaler = x_scaler, y_scaler
     return run
+
+
+def _run_call(call):
+    """Worker of :func:`train_side_by_side`: one call, and the model that ``train`` trained."""
+    func, kwargs = call
+    result = func(**kwargs)
+    if func is train:
+        return result, kwargs["model"]
+    return result
+
+
+def train_side_by_side(calls: Sequence, workers: int | None = None) -> list:
+    """Run training calls at the same time, each in its own process on its share of the cores.
+
+    On a CPU, a network trained at a small batch size (the deck's 2D ConvNet at batch size 4,
+    or a small dense network) keeps about one core busy, whatever the number of cores: XLA
+    cannot split so little work per step. Independent trainings then finish sooner side by
+    side than one after the other. Each call runs as it would alone, with its own seeds, in a
+    worker process pinned to its own cores (:func:`qm7utils.parallel.process_map`); the
+    calls go to the workers in order, so put the longest first. On a one-core machine, or with
+    ``workers=1`` or ``QM7_THREADS=1``, they run here one after the other.
+
+    Parameters
+    ----------
+    calls : sequence of (function, dict)
+        Each a function of this module (:func:`train`, :func:`train_dense`,
+        :func:`train_atomwise`) and its keyword arguments.
+    workers : int, optional
+        Worker processes; default: one per core (:func:`qm7utils.parallel.available_cores`),
+        at most one per call, and none (the calls run here) when JAX computes on a GPU.
+
+    Returns
+    -------
+    list
+        What each function returned, in the order of ``calls``. For :func:`train`, the
+        trained weights are also copied into the ``model`` that was passed, as if it had been
+        trained here.
+
+    Raises
+    ------
+    ValueError
+        If a call is not a ``(function, dict)`` pair, its arguments do not fit the function,
+        or :func:`train` gets no ``model``. Errors raised by a training are raised here.
+    """
+    from ..parallel import process_map
+
+    if isinstance(calls, (str, bytes)) or not isinstance(calls, Sequence):
+        raise ValueError("calls must be a list of (function, keyword-argument dict) pairs")
+    checked = []
+    for i, call in enumerate(calls):
+        if not (isinstance(call, (tuple, list)) and len(call) == 2 and callable(call[0])
+                and isinstance(call[1], Mapping)):
+            raise ValueError(
+                f"calls[{i}] must be a (function, keyword-argument dict) pair, e.g. "
+                f"(cnn.train_dense, dict(C=C, Z=Z, T=T, split=split, epochs=40)); got {call!r:.80}"
+            )
+        func, kwargs = call[0], dict(call[1])
+        try:
+            inspect.signature(func).bind(**kwargs)
+        except TypeError as error:
+            raise ValueError(
+                f"calls[{i}]: the arguments do not fit {getattr(func, '__name__', func)}(): {error}"
+            ) from None
+        checked.append((func, kwargs))
+    if workers is None:
+        import jax
+
+        if jax.default_backend() != "cpu":  # a GPU: one process uses it all, no CPU to share
+            workers = 1
+    results = process_map(_run_call, checked, workers=workers)
+    out = []
+    for (func, kwargs), result in zip(checked, results, strict=True):
+        if func is train:
+            log, trained = result
+            if trained is not kwargs["model"]:
+                kwargs["model"].set_weights(trained.get_weights())
+            result = log
+        out.append(result)
+    return out
