@@ -6,7 +6,9 @@ warm-up epoch (so XLA compilation is excluded); the best of ``--repeat`` runs is
 full epoch of the deck's training sets (5,732 molecules for the 2D net's 80/20 split, 4,993
 for the 1D net's 70/15/15 split). The chapter's small networks (dense and atom-wise, batch 32)
 are timed the same way for comparison. Times are printed side by side with their ratio to
-the deck's batch size of 4.
+the deck's batch size of 4. Last, the two deck networks are timed at batch size 4 side by side,
+each in its own process on its own share of the cores (what chapter 7 does with
+``cnn.train_side_by_side``), against one after the other with all cores each.
 
 Run: ``.venv/bin/python benchmarks/cnn_epoch.py [--batch-sizes 4 32 128] [--n-molecules 1024]
 [--repeat 2]``. On a shared machine the numbers are inflated by other jobs: measure twice.
@@ -31,6 +33,16 @@ def epoch_seconds(model, x, y, batch_size: int, repeat: int) -> float:
         model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def side_by_side_job(job) -> float:
+    """Worker of the side-by-side timing: build one deck network, time one epoch (scaled)."""
+    import qm7utils  # noqa: F401 - selects the JAX backend
+    from qm7utils.models import cnn
+
+    name, x, y, batch_size, repeat, scale = job
+    build = cnn.build_deck_cnn_2d if name == "2d" else cnn.build_deck_cnn_1d
+    return epoch_seconds(build(seed=0), x, y, batch_size, repeat) * scale
 
 
 def main() -> None:
@@ -69,11 +81,13 @@ def main() -> None:
     header = "".join(f"{'batch ' + str(b):>11s}" for b in args.batch_sizes)
     ratios = "".join(f"{str(b) + '/' + str(reference):>9s}" for b in args.batch_sizes[1:])
     print(f"{'network':22s}{header}   {ratios}   (seconds per epoch; ratio > 1: slower)")
+    alone = []
     for name, build, x, n_train in nets:
         times = []
         for batch_size in args.batch_sizes:
             seconds = epoch_seconds(build(), x, y, batch_size, args.repeat)
             times.append(seconds * n_train / n)
+        alone.append(times[0])
         cells = "".join(f"{t:>10.1f}s" for t in times)
         ratio = "".join(f"{t / times[0]:>8.2f}x" for t in times[1:])
         print(f"{name:22s}{cells}   {ratio}")
@@ -86,6 +100,23 @@ def main() -> None:
     for name, build, x in small:
         seconds = epoch_seconds(build(), x, y, 32, args.repeat) * 4993 / n
         print(f"{name:22s}{seconds:>10.2f}s")
+
+    from qm7utils.parallel import available_cores, process_map
+
+    cores = available_cores()
+    if cores < 2:
+        print("\nSide by side: skipped, this process may use one core only")
+        return
+    jobs = [("2d", X[..., None], y, reference, args.repeat, 5732 / n),
+            ("1d", X.reshape(n, -1, 1), y, reference, args.repeat, 4993 / n)]
+    both = process_map(side_by_side_job, jobs, workers=2)
+    sequential, parallel = sum(alone), max(both)
+    print(f"\nBoth deck ConvNets at batch {reference}, seconds per epoch of each "
+          f"({cores} cores):")
+    print(f"  one after the other, all cores each: 2D {alone[0]:.1f} + 1D {alone[1]:.1f} = "
+          f"{sequential:.1f} s")
+    print(f"  side by side, one process each:      2D {both[0]:.1f} | 1D {both[1]:.1f} -> "
+          f"{parallel:.1f} s   ({sequential / parallel:.2f}x sooner)")
 
 
 if __name__ == "__main__":
