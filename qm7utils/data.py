@@ -21,11 +21,12 @@ verified download), checks its structure, and returns a :class:`QM7` object.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .chem import ELEMENTS, hill_formula  # noqa: F401  (re-exported: data.ELEMENTS)
 
 __all__ = [
     "ELEMENTS",
@@ -52,8 +53,6 @@ QM7_SIZE = 17_884_280
 QM7_FILENAME = "qm7.mat"
 #: Padded number of atoms per molecule in QM7.
 MAX_ATOMS = 23
-#: Element symbols of the nuclear charges that occur in QM7 (0 is padding).
-ELEMENTS = {1: "H", 6: "C", 7: "N", 8: "O", 16: "S"}
 
 _FIX_HINT = (
     "Point the book at a good copy: pass load_qm7(path=...), or set the QM7_PATH environment "
@@ -175,14 +174,6 @@ class QM7:
             f"QM7(n_molecules={self.n_molecules}, max_atoms={self.Z.shape[1]}, "
             f"folds={self.P.shape[0]}x{self.P.shape[1]})"
         )
-
-
-def hill_formula(z: np.ndarray) -> str:
-    """Formula of one molecule from its nuclear charges, in Hill order (C, H, then A-Z)."""
-    counts = Counter(ELEMENTS[int(v)] for v in np.asarray(z).ravel() if v > 0)
-    order = [s for s in ("C", "H") if s in counts] if "C" in counts else []
-    order += sorted(s for s in counts if s not in order)
-    return "".join(f"{s}{counts[s] if counts[s] > 1 else ''}" for s in order)
 
 
 def cache_dir() -> Path:

@@ -40,7 +40,7 @@ __all__ = [
 
 #: Bohr radius in Angstrom (CODATA 2018). QM7's own xyz exports used 0.52917720859 (CODATA
 #: 2006); the two differ by 2e-9 relative.
-BOHR_TO_ANGSTROM = 0.529177210903
+from .chem import BOHR_TO_ANGSTROM  # noqa: E402,F401  (temporary: chem holds it)
 
 _KNOWN_Z = (0, *ELEMENTS)
 
