@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m qm7utils.run
+	$(PY) -m qm7utils.book.run
 
 html: $(STAMP)
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going
@@ -62,7 +62,7 @@ test: $(STAMP)
 	$(call pytest_ok,$(PYTEST) tests --ignore=tests/book --durations=10)
 	@echo "== 3/5 nbval: rerun the notebooks, compare the checked outputs ($$(date +%T))"
 	scratch=$$(mktemp -d); if [ -d results ]; then cp -r results/. "$$scratch"/; fi; \
-	$(call pytest_ok,QM7_PROGRESS=0 QM7_RESULTS_DIR=$$scratch $(PYTEST) --nbval-lax notebooks \
+	$(call pytest_ok,TQDM_DISABLE=1 QM7_RESULTS_DIR=$$scratch $(PYTEST) --nbval-lax notebooks \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider --durations=12)
 	@echo "== 4/5 jupyter-book build -W ($$(date +%T))"
 	$(BIN)/jupyter-book build . --path-output . -W --keep-going

@@ -8,7 +8,8 @@ for the 1D net's 70/15/15 split). The chapter's small networks (dense and atom-w
 are timed the same way for comparison. Times are printed side by side with their ratio to
 the deck's batch size of 4. Last, the two deck networks are timed at batch size 4 side by side,
 each in its own process on its own share of the cores (what chapter 7 does with
-``cnn.train_side_by_side``), against one after the other with all cores each.
+``qm7utils.models.training.train_side_by_side``), against one after the other with all
+cores each.
 
 Run: ``.venv/bin/python benchmarks/cnn_epoch.py [--batch-sizes 4 32 128] [--n-molecules 1024]
 [--repeat 2]``. On a shared machine the numbers are inflated by other jobs: measure twice.
@@ -38,10 +39,10 @@ def epoch_seconds(model, x, y, batch_size: int, repeat: int) -> float:
 def side_by_side_job(job) -> float:
     """Worker of the side-by-side timing: build one deck network, time one epoch (scaled)."""
     import qm7utils  # noqa: F401 - selects the JAX backend
-    from qm7utils.models import cnn
+    from qm7utils.models.networks import build_deck_cnn_1d, build_deck_cnn_2d
 
     name, x, y, batch_size, repeat, scale = job
-    build = cnn.build_deck_cnn_2d if name == "2d" else cnn.build_deck_cnn_1d
+    build = build_deck_cnn_2d if name == "2d" else build_deck_cnn_1d
     return epoch_seconds(build(seed=0), x, y, batch_size, repeat) * scale
 
 
@@ -56,26 +57,34 @@ def main() -> None:
 
     import qm7utils  # noqa: F401 - selects the JAX backend
     from qm7utils import load_qm7
-    from qm7utils.features import coulomb_matrix, upper_triangle
-    from qm7utils.models import cnn
+    from qm7utils.models.networks import (
+        backend_versions,
+        build_atomwise_network,
+        build_deck_cnn_1d,
+        build_deck_cnn_2d,
+        build_dense_network,
+    )
+    from qm7utils.models.training import InputScaler, TargetScaler
+    from qm7utils.representations.atomwise import RandomSorter, atomwise_inputs
+    from qm7utils.representations.coulomb import coulomb_matrix
 
     qm7 = load_qm7()
     n = min(args.n_molecules, qm7.n_molecules)
     rng = np.random.default_rng(0)
     pick = np.sort(rng.choice(qm7.n_molecules, size=n, replace=False))
-    X = cnn.InputScaler("deck").transform(qm7.X[pick])
-    y = cnn.TargetScaler("deck").transform(qm7.T[pick])
+    X = InputScaler("deck").fit(qm7.X[pick]).transform(qm7.X[pick])
+    y = TargetScaler("deck").fit(qm7.T[pick]).transform(qm7.T[pick])
     C = coulomb_matrix(qm7.Z[pick], qm7.R[pick])
-    atoms, mask = cnn.atomwise_inputs(C, qm7.Z[pick])
-    triangles = upper_triangle(cnn.RandomSorter(C).draw(rng, 0.0)).astype(np.float32)
+    atoms, mask = atomwise_inputs(C, qm7.Z[pick])
+    triangles = RandomSorter(C).draw_triangles(rng, 0.0).astype(np.float32)
 
-    versions = cnn.backend_versions()
+    versions = backend_versions()
     print(f"Keras {versions['keras']} on {versions['backend']} {versions['jax']}, devices: "
           f"{versions['devices']}; {n} molecules per timed epoch, best of {args.repeat}, "
           "scaled to a full training epoch\n")
     nets = [
-        ("deck 2D ConvNet", lambda: cnn.build_deck_cnn_2d(seed=0), X[..., None], 5732),
-        ("deck 1D ConvNet", lambda: cnn.build_deck_cnn_1d(seed=0), X.reshape(n, -1, 1), 4993),
+        ("deck 2D ConvNet", lambda: build_deck_cnn_2d(seed=0), X[..., None], 5732),
+        ("deck 1D ConvNet", lambda: build_deck_cnn_1d(seed=0), X.reshape(n, -1, 1), 4993),
     ]
     reference = args.batch_sizes[0]
     header = "".join(f"{'batch ' + str(b):>11s}" for b in args.batch_sizes)
@@ -94,8 +103,8 @@ def main() -> None:
 
     print("\nThe chapter's small networks, batch 32, per epoch of 4,993 molecules:")
     small = [
-        ("dense (276-400-100-1)", lambda: cnn.build_dense_network(276, seed=0), triangles),
-        ("atom-wise (23-256-128)", lambda: cnn.build_atomwise_network(seed=0), [atoms, mask]),
+        ("dense (276-400-100-1)", lambda: build_dense_network(276, seed=0), triangles),
+        ("atom-wise (23-256-128)", lambda: build_atomwise_network(seed=0), [atoms, mask]),
     ]
     for name, build, x in small:
         seconds = epoch_seconds(build(), x, y, 32, args.repeat) * 4993 / n

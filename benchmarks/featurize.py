@@ -42,8 +42,8 @@ def main() -> None:
     from tqdm.auto import tqdm
 
     from qm7utils import load_qm7
-    from qm7utils.features import coulomb_matrix, distance_matrix
     from qm7utils.graphs import centrality_features
+    from qm7utils.representations.coulomb import coulomb_matrix, distance_matrix
 
     qm7 = load_qm7()
     n = qm7.n_molecules

@@ -20,6 +20,7 @@ import numpy as np
 
 from qm7utils import load_qm7
 from qm7utils.models import kernels as KR
+from qm7utils.representations.fchl19 import compress_environments, fchl19_environments
 
 
 def timed(function, *args, **kwargs):
@@ -32,17 +33,17 @@ def local_kernel(n: int, sigma: float = 2.0) -> None:
     from qmllib.kernels import get_local_symmetric_kernel
     from qmllib.representations import generate_fchl19
 
-    from qm7utils.features import BOHR_TO_ANGSTROM
+    from qm7utils.chem import BOHR_TO_ANGSTROM
 
     qm7 = load_qm7().sample(n, seed=0)
-    env = KR.fchl19_environments(qm7.Z, qm7.R)
+    env = fchl19_environments(qm7.Z, qm7.R)
     counts = (qm7.Z > 0).sum(axis=1)
     charges = [z[:k] for z, k in zip(qm7.Z, counts, strict=True)]
     padded = np.array([generate_fchl19(z[:k], r[:k] * BOHR_TO_ANGSTROM, pad=qm7.Z.shape[1])
                        for z, r, k in zip(qm7.Z, qm7.R, counts, strict=True)])
     reference, t_qmllib = timed(get_local_symmetric_kernel, padded, charges, sigma)
     ours, t_ours = timed(KR.local_gaussian_kernels, env, [sigma])
-    compact = KR.compress_environments(env, 128)
+    compact = compress_environments(env, 128)
     small, t_small = timed(KR.local_gaussian_kernels, compact, [sigma])
     scale = np.abs(reference).max()
     print(f"local FCHL19 kernel, {qm7.n_molecules} x {qm7.n_molecules} molecules (sigma {sigma}):")

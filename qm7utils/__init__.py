@@ -1,13 +1,16 @@
 """qm7utils: the shared code of the qm7-book.
 
-Every chapter imports this package. It holds the data loader (:mod:`qm7utils.data`), the
-features (:mod:`qm7utils.features`, :mod:`qm7utils.graphs`), splits and metrics
-(:mod:`qm7utils.evaluation`), notebook parameters (:mod:`qm7utils.params`) and results files
-(:mod:`qm7utils.results`). :func:`setup` seeds the random generators and configures the
-figures; call it at the top of a notebook.
+Every chapter imports this package. Its modules read as the book's index:
+:mod:`~qm7utils.data` and :mod:`~qm7utils.chem` at the ground, then the representations
+(:mod:`qm7utils.representations`), :mod:`~qm7utils.graphs` and :mod:`~qm7utils.evaluation`,
+then the models (:mod:`qm7utils.models`), and on top the figures (:mod:`qm7utils.viz`) and the
+book's machinery (:mod:`qm7utils.book`: parameters, results files, the runner). The names
+below are the ones a chapter needs first; :func:`setup` seeds the random generators and
+configures the figures: call it at the top of a notebook.
 
-Keras runs on the JAX backend throughout the book: importing this package sets
-``KERAS_BACKEND=jax`` before Keras is imported.
+Importing the package changes nothing but one environment variable: Keras runs on the JAX
+backend throughout the book, so ``KERAS_BACKEND`` is set to ``jax`` before Keras can be
+imported (with a warning if it was set to another backend).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ if os.environ.get("KERAS_BACKEND", "jax") != "jax":
     )
 os.environ["KERAS_BACKEND"] = "jax"
 
+from .book.display import show_source  # noqa: E402
+from .book.params import ParameterError, check_parameters  # noqa: E402
 from .data import QM7, QM7DataError, load_qm7  # noqa: E402
-from .params import ParameterError, check_parameters  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -36,11 +40,16 @@ __all__ = [
     "check_parameters",
     "load_qm7",
     "setup",
+    "show_source",
 ]
 
 
 def setup(seed: int = 0) -> None:
     """Prepare a notebook: seed Python's and NumPy's generators, configure plotly and pandas.
+
+    Plotly gets the book's renderer (:func:`qm7utils.book.display.configure_plotly`) and
+    figure template (:func:`qm7utils.viz.style.register_template`); importing the package
+    changes neither.
 
     Parameters
     ----------
@@ -53,11 +62,13 @@ def setup(seed: int = 0) -> None:
     import numpy as np
     import pandas as pd
 
-    from .display import configure_plotly
+    from .book.display import configure_plotly
+    from .viz.style import register_template
 
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - seeds code that uses the legacy global generator
     configure_plotly()
+    register_template()
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 120)

@@ -4,15 +4,15 @@ QM7 (Rupp et al. 2012; folds from Montavon et al. 2012) holds 7,165 organic mole
 to 23 atoms (at most 7 heavy atoms C, N, O, S), their geometries and their PBE0 atomization
 energies. The canonical file is ``qm7.mat`` from quantum-machine.org, a MATLAB v5 file with
 
-===== =============== ======================================================================
-name  shape           content
-===== =============== ======================================================================
+===== ============== ======================================================================
+name  shape          content
+===== ============== ======================================================================
 ``X`` (7165, 23, 23) Coulomb matrices, rows/columns sorted by descending row sum
 ``T`` (1, 7165)      atomization energies in kcal/mol
 ``P`` (5, 1433)      five cross-validation folds (molecule indices)
 ``Z`` (7165, 23)     nuclear charges, 0 marks padding
 ``R`` (7165, 23, 3)  Cartesian coordinates in Bohr, padding rows are 0
-===== =============== ======================================================================
+===== ============== ======================================================================
 
 :func:`load_qm7` finds the file (explicit path, then ``QM7_PATH``, then the cache, then a
 verified download), checks its structure, and returns a :class:`QM7` object.
@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .chem import ELEMENTS, hill_formula  # noqa: F401  (re-exported: data.ELEMENTS)
+from .chem import ELEMENTS, element_counts, hill_formula
 
 __all__ = [
-    "ELEMENTS",
     "MAX_ATOMS",
     "QM7",
     "QM7DataError",
@@ -120,9 +119,8 @@ class QM7:
         """
         import pandas as pd
 
-        counts = {
-            f"n_{symbol}": (self.Z == z).sum(axis=1) for z, symbol in ELEMENTS.items()
-        }
+        names = [f"n_{symbol}" for symbol in ELEMENTS.values()]
+        counts = dict(zip(names, element_counts(self.Z).T, strict=True))
         frame = pd.DataFrame(
             {
                 "index": np.arange(self.n_molecules),

@@ -5,7 +5,8 @@ Two graphs of a molecule are used in the book:
 * the deck's **distance graph**: the complete graph on the atoms, each edge weighted by the
   interatomic distance (its weighted adjacency matrix is the distance matrix);
 * the chemist's **bond graph**: atoms joined when they are closer than the sum of their
-  covalent radii times a tolerance factor (:func:`bond_adjacency`).
+  covalent radii (:data:`qm7utils.chem.COVALENT_RADII`) times a tolerance factor
+  (:func:`bond_adjacency`).
 
 The eigenvector centrality :math:`x_v` of node :math:`v` is defined by
 
@@ -16,30 +17,30 @@ The eigenvector centrality :math:`x_v` of node :math:`v` is defined by
 i.e. :math:`\mathbf{x}` is the eigenvector of the adjacency matrix :math:`A` for its largest
 eigenvalue :math:`\lambda` (Perron-Frobenius: positive for a connected graph), normalised to
 unit Euclidean length. :func:`eigenvector_centrality` computes it for a whole batch of
-molecules at once, either exactly (``method="eigh"``) or by the power iteration that networkx
-uses (``method="power"``, iterating :math:`\mathbf{x} \leftarrow (A + I)\mathbf{x} / \lVert
-\cdot \rVert`).
+molecules at once from a symmetric eigendecomposition; chapter 3 writes out the power
+iteration that networkx uses and checks that the two agree.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from numbers import Real
 
-from .data import ELEMENTS
-from .features import BOHR_TO_ANGSTROM, _as_molecules, _distances, _unbatch, square_matrices
+import numpy as np
+from sklearn.utils import check_scalar
+
+from .chem import BOHR_TO_ANGSTROM, COVALENT_RADII, ELEMENTS, as_molecules
+from .representations.coulomb import distance_matrix, distances, square_matrices
 
 __all__ = [
-    "COVALENT_RADII",
     "BOND_TOLERANCE",
     "bond_adjacency",
     "bond_graph",
+    "bond_lengths",
     "centrality_features",
-    "distance_graph",
     "eigenvector_centrality",
+    "is_connected",
 ]
 
-#: Single-bond covalent radii in Angstrom (Cordero et al., Dalton Trans. 2008, 2832; C sp3).
-COVALENT_RADII = {1: 0.31, 6: 0.76, 7: 0.71, 8: 0.66, 16: 1.05}
 #: Two atoms are bonded when their distance is at most this factor times the sum of their
 #: covalent radii.
 BOND_TOLERANCE = 1.2
@@ -49,8 +50,8 @@ def bond_adjacency(Z, R, tolerance: float = BOND_TOLERANCE) -> np.ndarray:
     r"""Bond adjacency matrices from covalent radii.
 
     Atoms :math:`I \ne J` are bonded when :math:`\lVert \mathbf R_I - \mathbf R_J \rVert \le
-    t\,(r_I + r_J)` with covalent radii :math:`r` from :data:`COVALENT_RADII` and tolerance
-    factor :math:`t` (default :data:`BOND_TOLERANCE`).
+    t\,(r_I + r_J)` with covalent radii :math:`r` from :data:`qm7utils.chem.COVALENT_RADII` and
+    tolerance factor :math:`t` (default :data:`BOND_TOLERANCE`).
 
     Parameters
     ----------
@@ -65,44 +66,26 @@ def bond_adjacency(Z, R, tolerance: float = BOND_TOLERANCE) -> np.ndarray:
     -------
     ndarray of bool, shape (n, n) or (b, n, n), symmetric, False on the diagonal and padding.
     """
-    Z, R, single = _as_molecules(Z, R)
-    if not 1.0 <= tolerance <= 2.0:
-        raise ValueError(
-            f"tolerance must be between 1 and 2 (a factor on covalent radii), got {tolerance}"
-        )
+    Z, R, single = as_molecules(Z, R)
+    check_scalar(tolerance, "tolerance", Real, min_val=1.0, max_val=2.0)
     radii = np.zeros(max(ELEMENTS) + 1)
     for z, r in COVALENT_RADII.items():
         radii[z] = r
     r = radii[Z]
     limit = tolerance * (r[:, :, None] + r[:, None, :])
-    D = _distances(R) * BOHR_TO_ANGSTROM
+    D = distances(R) * BOHR_TO_ANGSTROM
     real = Z > 0
     pair = real[:, :, None] & real[:, None, :] & ~np.eye(Z.shape[1], dtype=bool)
-    return _unbatch(pair & (D <= limit), single)
+    A = pair & (D <= limit)
+    return A[0] if single else A
 
 
 def _single(Z, R):
-    Z, R, single = _as_molecules(Z, R)
+    Z, R, single = as_molecules(Z, R)
     if not single:
         raise ValueError(f"expected one molecule (Z of shape (n,)), got a batch of {Z.shape[0]}")
     real = Z[0] > 0
     return Z[0][real], R[0][real]
-
-
-def distance_graph(Z, R):
-    """The deck's graph of one molecule: complete, edges weighted by distance (Bohr).
-
-    Nodes are the real atoms ``0..n-1`` in the order of ``Z`` with attributes ``Z`` (nuclear
-    charge) and ``element``; each edge has ``weight`` = distance in Bohr.
-    """
-    import networkx as nx
-
-    Z, R = _single(Z, R)
-    D = _distances(R[None])[0]
-    graph = nx.from_numpy_array(D)
-    for i, z in enumerate(Z):
-        graph.nodes[i].update(Z=int(z), element=ELEMENTS[int(z)])
-    return graph
 
 
 def bond_graph(Z, R, tolerance: float = BOND_TOLERANCE):
@@ -119,36 +102,25 @@ def bond_graph(Z, R, tolerance: float = BOND_TOLERANCE):
     graph = nx.Graph()
     for i, z in enumerate(Z):
         graph.add_node(i, Z=int(z), element=ELEMENTS[int(z)], position=R[i].copy())
-    D = _distances(R[None])[0] * BOHR_TO_ANGSTROM
+    D = distances(R[None])[0] * BOHR_TO_ANGSTROM
     for i, j in zip(*np.nonzero(np.triu(A)), strict=True):
         graph.add_edge(int(i), int(j), length=float(D[i, j]))
     return graph
 
 
-def eigenvector_centrality(
-    A, method: str = "eigh", tol: float = 1e-10, max_iter: int = 10_000
-) -> np.ndarray:
+def eigenvector_centrality(A) -> np.ndarray:
     r"""Eigenvector centrality of each node for a batch of weighted adjacency matrices.
 
     Solves :math:`\lambda x_v = \sum_t a_{vt} x_t` for the largest eigenvalue, with
-    :math:`\mathbf x \ge 0` and :math:`\lVert \mathbf x \rVert_2 = 1` (networkx's convention).
-    Rows and columns that are all zero (padding, isolated atoms) get centrality 0 when the rest
-    of the graph is connected.
+    :math:`\mathbf x \ge 0` and :math:`\lVert \mathbf x \rVert_2 = 1` (networkx's convention),
+    exactly, from a symmetric eigendecomposition of every matrix of the batch. Rows and columns
+    that are all zero (padding, isolated atoms) get centrality 0 when the rest of the graph is
+    connected.
 
     Parameters
     ----------
     A : array of shape (n, n) or (b, n, n)
         Symmetric non-negative adjacency matrices (distance or bond matrices).
-    method : {"eigh", "power"}
-        ``"eigh"``: exact, from a symmetric eigendecomposition. ``"power"``: the power iteration
-        :math:`\mathbf x \leftarrow (A+I)\mathbf x / \lVert (A+I)\mathbf x \rVert` from a
-        uniform start, as in :func:`networkx.eigenvector_centrality`, run for the whole batch
-        until every molecule has converged.
-    tol : float
-        Power iteration stops when :math:`\sum_v |x_v - x_v^{\rm last}| < n\,\mathrm{tol}` for
-        every molecule.
-    max_iter : int
-        Power iteration gives up (``RuntimeError``) after this many steps.
 
     Returns
     -------
@@ -158,32 +130,13 @@ def eigenvector_centrality(
     if np.any(A < 0) or not np.allclose(A, np.swapaxes(A, -1, -2)):
         raise ValueError("A must be symmetric with non-negative weights")
     single = A.ndim == 2
-    batch = A[None] if single else A
-    if method == "eigh":
-        _, vectors = np.linalg.eigh(batch)
-        x = vectors[..., -1]
-        # The Perron vector has one sign; fix it and clean the zeros of isolated nodes.
-        x = x * np.where(x.sum(axis=-1, keepdims=True) < 0, -1.0, 1.0)
-        x = np.clip(x, 0.0, None)
-        x /= np.linalg.norm(x, axis=-1, keepdims=True)
-    elif method == "power":
-        n = batch.shape[-1]
-        x = np.full(batch.shape[:2], 1.0 / n)
-        shifted = batch + np.eye(n)
-        for _ in range(max_iter):
-            last = x
-            x = np.einsum("bij,bj->bi", shifted, last)
-            x /= np.linalg.norm(x, axis=-1, keepdims=True)
-            if np.all(np.abs(x - last).sum(axis=-1) < n * tol):
-                break
-        else:
-            raise RuntimeError(
-                f"power iteration did not converge in {max_iter} steps: raise max_iter, "
-                "or use method='eigh'"
-            )
-    else:
-        raise ValueError(f"method must be 'eigh' or 'power', got {method!r}")
-    return _unbatch(x, single)
+    _, vectors = np.linalg.eigh(A[None] if single else A)
+    x = vectors[..., -1]
+    # The Perron vector has one sign; fix it and clean the zeros of isolated nodes.
+    x = x * np.where(x.sum(axis=-1, keepdims=True) < 0, -1.0, 1.0)
+    x = np.clip(x, 0.0, None)
+    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    return x[0] if single else x
 
 
 def centrality_features(
@@ -210,8 +163,6 @@ def centrality_features(
     -------
     ndarray of shape (n,) or (b, n)
     """
-    from .features import distance_matrix
-
     if graph == "distance":
         A = distance_matrix(Z, R)
     elif graph == "bond":
@@ -222,3 +173,102 @@ def centrality_features(
     if sort:
         x = -np.sort(-x, axis=-1)
     return x
+
+
+def is_connected(A, Z=None) -> np.ndarray:
+    """Whether each graph is connected: every real atom reachable from every other one.
+
+    Reachability is computed for the whole batch at once by repeated squaring of
+    :math:`(A + I)` (``ceil(log2 n)`` boolean matrix products), no loop over molecules.
+
+    Parameters
+    ----------
+    A : array of shape (n, n) or (b, n, n)
+        Adjacency matrices (e.g. :func:`bond_adjacency`); non-zero = edge.
+    Z : array of shape (n,) or (b, n), optional
+        Nuclear charges; padding atoms (0) are left out. Without ``Z``, a node is real when it
+        has at least one edge (so an isolated atom is only caught when ``Z`` is given).
+
+    Returns
+    -------
+    bool or ndarray of bool, shape (b,)
+    """
+    A = square_matrices(A, "A", dtype=None)
+    single = A.ndim == 2
+    A = (A[None] if single else A) != 0
+    if Z is None:
+        real = A.any(axis=-1)
+    else:
+        real = np.asarray(Z) > 0
+        real = real[None] if real.ndim == 1 else real
+        if real.shape != A.shape[:2]:
+            raise ValueError(f"Z must have shape {A.shape[:2]} to match A, got {real.shape}")
+    n = A.shape[-1]
+    reach = (A | np.eye(n, dtype=bool)).astype(np.float64)
+    for _ in range(max(1, int(np.ceil(np.log2(max(n, 2)))))):
+        reach = (np.einsum("bij,bjk->bik", reach, reach) > 0).astype(np.float64)
+    pairs = real[:, :, None] & real[:, None, :]
+    connected = np.all((reach > 0) | ~pairs, axis=(1, 2))
+    return bool(connected[0]) if single else connected
+
+
+def bond_lengths(Z, R, tolerance: float = BOND_TOLERANCE):
+    """Lengths of the bonds of a batch of molecules, by pair of elements (Angstrom).
+
+    Bonds are inferred from covalent radii (:func:`bond_adjacency`), so the table says what
+    that rule finds: the typical bond lengths of the data, from triple bonds to single bonds in
+    strained rings.
+
+    Parameters
+    ----------
+    Z : array of shape (b, n)
+        Nuclear charges, 0 for padding.
+    R : array of shape (b, n, 3)
+        Coordinates in Bohr.
+    tolerance : float
+        Factor on the sum of covalent radii, as in :func:`bond_adjacency`.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by bond type (``"C-C"``, ``"C-N"``, ..., ``"C-S"``, ...,
+    ``"C-H"``, ...: bonds between C, N and O first, then those to sulfur, then those to
+    hydrogen) with columns ``bonds`` (how many), ``min``, ``median``, ``max`` (Angstrom).
+    """
+    import pandas as pd
+
+    Z = np.asarray(Z)
+    R = np.asarray(R, dtype=np.float64)
+    if Z.ndim != 2 or R.shape != Z.shape + (3,):
+        raise ValueError(
+            f"bond_lengths takes a batch: Z of shape (b, n) and R of shape (b, n, 3); got "
+            f"{Z.shape} and {R.shape}"
+        )
+    A = bond_adjacency(Z, R, tolerance)
+    b, i, j = np.nonzero(np.triu(A, k=1))
+    lengths = distance_matrix(Z, R, unit="angstrom")[b, i, j]
+    # Name a bond heavier partner first (C, N, O, S, then H: "C-H", "N-H"); list the bonds
+    # between C, N and O first, then the bonds to sulfur, then the bonds to hydrogen.
+    rank = np.zeros(max(ELEMENTS) + 1, dtype=np.int64)
+    rank[[6, 7, 8, 16, 1]] = np.arange(5)
+    zi, zj = Z[b, i], Z[b, j]
+    first = np.where(rank[zi] <= rank[zj], zi, zj)
+    second = zi + zj - first
+    codes = first * 100 + second
+
+    def group(code):
+        pair = {int(code // 100), int(code % 100)}
+        return (2 if 1 in pair else 1 if 16 in pair else 0, rank[code // 100], rank[code % 100])
+
+    rows = []
+    for code in sorted(np.unique(codes), key=group):
+        values = lengths[codes == code]
+        rows.append(
+            {
+                "bond": f"{ELEMENTS[int(code // 100)]}-{ELEMENTS[int(code % 100)]}",
+                "bonds": int(values.size),
+                "min": float(values.min()),
+                "median": float(np.median(values)),
+                "max": float(values.max()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["bond", "bonds", "min", "median", "max"]).set_index("bond")

@@ -17,6 +17,7 @@ use.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -54,6 +55,15 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _check_workers(workers: int | None) -> int:
+    """``workers``, checked to be a positive integer; :func:`available_cores` for ``None``."""
+    if workers is None:
+        return available_cores()
+    from sklearn.utils import check_scalar
+
+    return check_scalar(workers, "workers", numbers.Integral, min_val=1)
+
+
 def thread_map(func: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """``[func(item) for item in items]``, run by a pool of threads, results in order.
 
@@ -64,11 +74,14 @@ def thread_map(func: Callable[[T], R], items: Iterable[T], workers: int | None =
     items : iterable
     workers : int, optional
         Threads; default :func:`available_cores`. One runs the plain loop.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``workers`` is not a positive integer.
     """
+    workers = _check_workers(workers)
     items = list(items)
-    workers = available_cores() if workers is None else int(workers)
-    if workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers}")
     if workers == 1 or len(items) < 2:
         return [func(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
@@ -134,7 +147,7 @@ def process_map(func: Callable[[T], R], items: Iterable[T], workers: int | None 
 
     Raises
     ------
-    ValueError
+    TypeError, ValueError
         If ``workers`` is not a positive integer.
     RuntimeError
         If a worker process dies (for example killed for lack of memory); an exception raised
@@ -142,11 +155,8 @@ def process_map(func: Callable[[T], R], items: Iterable[T], workers: int | None 
     """
     import multiprocessing
 
+    workers = _check_workers(workers)
     items = list(items)
-    if workers is None:
-        workers = available_cores()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     workers = min(workers, len(items))
     if workers <= 1:
         return [func(item) for item in items]

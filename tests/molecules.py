@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
-from qm7utils.explore import random_rotation  # noqa: F401 - re-exported for the tests
-from qm7utils.features import BOHR_TO_ANGSTROM
+from qm7utils.chem import BOHR_TO_ANGSTROM
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random proper rotation matrix (3 x 3), drawn from ``rng``."""
+    return Rotation.random(random_state=rng).as_matrix()
 
 
 def _bohr(angstrom) -> np.ndarray:

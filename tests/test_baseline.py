@@ -26,25 +26,28 @@ def test_recovers_exact_per_element_energies():
 
 
 def test_errors():
+    from sklearn.exceptions import NotFittedError
+
     Z, _ = batch(water(), methane())
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted yet. Call 'fit'"):
         DressedAtoms().predict(Z)
-    with pytest.raises(ValueError, match="one energy per molecule"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        DressedAtoms().as_dict()
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         DressedAtoms().fit(Z, [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="y contains NaN"):
         DressedAtoms().fit(Z, [1.0, np.nan])
     with pytest.raises(ValueError, match="unknown element"):
         DressedAtoms().fit(np.array([[9, 1]]), [1.0])
+    with pytest.raises(ValueError, match="expecting 23 features"):
+        DressedAtoms().fit(Z, [-200.0, -400.0]).predict(Z[:, :5])
 
 
 @pytest.mark.data
 def test_on_qm7_the_baseline_is_the_book_reference(qm7):
-    from qm7utils.evaluation import fold_splits
+    from qm7utils.evaluation import p_fold_scores
 
-    errors = []
-    for _, train, test in fold_splits(qm7.P):
-        model = DressedAtoms().fit(qm7.Z[train], qm7.T[train])
-        errors.append(np.mean(np.abs(model.predict(qm7.Z[test]) - qm7.T[test])))
+    errors = p_fold_scores(DressedAtoms(), qm7.Z, qm7.T, qm7.P)["mae"]
     # About 15-16 kcal/mol: what every model of the book must beat.
     assert 14 < np.mean(errors) < 17
 

@@ -14,7 +14,7 @@ import scipy.io
 from molecules import batch, methane, methanol, water
 from qm7utils import data
 from qm7utils.data import QM7DataError, fetch_qm7, load_qm7, validate_arrays
-from qm7utils.features import sorted_coulomb_matrix
+from qm7utils.representations.coulomb import sorted_coulomb_matrix
 
 
 def synthetic_arrays(n: int = 10) -> dict[str, np.ndarray]:
@@ -274,13 +274,6 @@ def test_sample_keeps_fold_structure(good_file):
     with pytest.raises(ValueError, match="too small"):
         qm7.sample(3)
 
-
-def test_hill_formula():
-    from qm7utils.data import hill_formula
-
-    assert hill_formula([6, 6, 6, 6, 7, 7, 0]) == "C4N2"  # carbon without hydrogen
-    assert hill_formula([8, 1, 1]) == "H2O"  # no carbon: alphabetical
-    assert hill_formula([7, 6, 1, 1, 1, 16]) == "CH3NS"
 
 
 def test_to_frame_is_tidy(good_file):

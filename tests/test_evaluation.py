@@ -1,4 +1,4 @@
-"""qm7utils.evaluation: splits and metrics."""
+"""qm7utils.evaluation: splits, folds, metrics and the cross-validation protocols."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ from qm7utils.evaluation import (
     class_table,
     classification_metrics,
     classification_report_frame,
+    compare_features,
     deck_split,
     energy_classes,
+    fold_labels,
     fold_splits,
+    fold_summary,
     holdout_split,
     nested_fractions,
     overall_fractions,
+    p_fold_scores,
     recall_table,
     regression_metrics,
 )
@@ -25,14 +29,26 @@ from qm7utils.evaluation import (
 
 def test_deck_split_fractions_disjoint_and_reproducible():
     split = deck_split(7165)
-    assert split.sizes() == {"train": 4993, "test": 1097, "validation": 1075}
+    assert split.sizes() == {"train": 4993, "validation": 1097, "test": 1075}
     everything = np.concatenate(split)
     np.testing.assert_array_equal(np.sort(everything), np.arange(7165))
     again = deck_split(7165)
     for a, b in zip(split, again, strict=True):
         np.testing.assert_array_equal(a, b)
     other = deck_split(7165, seed=1)
-    assert not np.array_equal(split.validation, other.validation)
+    assert not np.array_equal(split.test, other.test)
+
+
+def test_deck_split_holds_out_the_test_set_first_as_the_deck_did():
+    """The deck's "validation" set (held out first) is our test set, its "dev" our validation."""
+    from sklearn.model_selection import train_test_split
+
+    rest, deck_validation = train_test_split(np.arange(500), test_size=0.15, random_state=42)
+    _, deck_dev = train_test_split(rest, test_size=0.18, random_state=42)
+    split = deck_split(500)
+    np.testing.assert_array_equal(split.test, np.sort(deck_validation))
+    np.testing.assert_array_equal(split.validation, np.sort(deck_dev))
+    assert Split._fields == ("train", "validation", "test")
 
 
 def test_holdout_split():
@@ -44,16 +60,18 @@ def test_holdout_split():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"validation_size": 0.0}, "validation_size must be a fraction"),
-        ({"validation_size": 1.2}, "validation_size must be a fraction"),
-        ({"test_size": -0.1}, "test_size must be a fraction"),
+        ({"validation_size": 0.0}, "validation_size == 0.0, must be > 0"),
+        ({"validation_size": 1.2}, "validation_size == 1.2, must be < 1"),
+        ({"test_size": -0.1}, "test_size == -0.1, must be > 0"),
     ],
 )
 def test_bad_fractions(kwargs, message):
     with pytest.raises(ValueError, match=message):
         deck_split(100, **kwargs)
-    with pytest.raises(TypeError, match="test_size must be a number"):
+    with pytest.raises(TypeError, match="test_size must be an instance of float"):
         holdout_split(100, test_size="0.2")
+    with pytest.raises(ValueError, match="n .the number of molecules. == 2, must be >= 3"):
+        deck_split(2)
 
 
 def test_fold_splits_follow_P():
@@ -64,6 +82,110 @@ def test_fold_splits_follow_P():
         assert len(train) == 16 and not set(train) & set(test)
         seen.extend(test)
     assert sorted(seen) == list(range(20))
+
+
+def test_fold_labels_make_a_predefined_split():
+    P = np.array([[4, 0], [1, 5], [2, 3]])
+    labels = fold_labels(P, 7)
+    np.testing.assert_array_equal(labels, [0, 1, 2, 2, 0, 1, -1])
+    with pytest.raises(ValueError, match="outside 0..4"):
+        fold_labels(P, 5)
+    with pytest.raises(ValueError, match="appears twice"):
+        fold_labels(np.array([[0, 1], [1, 2]]), 3)
+    with pytest.raises(ValueError, match="shape .n_folds >= 2"):
+        fold_labels(np.arange(4), 4)
+
+
+def _linear_data(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = X @ np.array([3.0, -2.0, 1.0]) + rng.normal(0, 0.1, size=n)
+    return X, y, rng.permutation(n).reshape(5, n // 5)
+
+
+def test_p_fold_scores_follow_the_folds():
+    from sklearn.linear_model import Ridge
+
+    X, y, _ = _linear_data(300)
+    P = np.arange(300).reshape(5, 60)
+    scores = p_fold_scores(Ridge(), X, y, P)
+    assert scores.index.tolist() == [0, 1, 2, 3, 4]
+    assert scores["n_train"].tolist() == [240] * 5 and scores["n_test"].tolist() == [60] * 5
+    fold = Ridge().fit(X[60:], y[60:])
+    expected = regression_metrics(y[:60], fold.predict(X[:60]))
+    for key, value in expected.items():
+        assert scores.loc[0, key] == pytest.approx(value, rel=1e-12)
+    assert (scores["seconds"] >= 0).all()
+    again, predictions = p_fold_scores(Ridge(), X, y, P[:, :50], return_predictions=True)
+    assert predictions.shape == (300,)
+    in_P = np.zeros(300, bool)
+    in_P[P[:, :50].ravel()] = True
+    assert np.all(np.isnan(predictions[~in_P])) and np.all(np.isfinite(predictions[in_P]))
+    # Molecules in no fold are in no training set.
+    first_fold = Ridge().fit(X[P[1:, :50].ravel()], y[P[1:, :50].ravel()])
+    np.testing.assert_allclose(predictions[P[0, :50]], first_fold.predict(X[P[0, :50]]))
+    assert again.loc[0, "mae"] == pytest.approx(
+        np.mean(np.abs(predictions[P[0, :50]] - y[P[0, :50]])))
+    with pytest.raises(ValueError, match="differ in length"):
+        p_fold_scores(Ridge(), X[:10], y, P)
+
+
+def test_p_fold_scores_of_the_dressed_atom_baseline_are_exact_on_additive_energies():
+    from qm7utils.models.baseline import DressedAtoms
+
+    rng = np.random.default_rng(2)
+    Z = np.zeros((100, 6), dtype=int)
+    for row in Z:
+        n = rng.integers(2, 7)
+        row[:n] = rng.choice([1, 6, 7, 8], size=n)
+    energies = {1: -70.0, 6: -150.0, 7: -100.0, 8: -95.0}
+    y = np.array([sum(energies.get(int(z), 0.0) for z in row) for row in Z])
+    P = rng.permutation(100).reshape(5, 20)
+    np.testing.assert_allclose(p_fold_scores(DressedAtoms(), Z, y, P)["mae"], 0.0, atol=1e-8)
+    # A constant offset is not absorbed by an intercept: the model has none.
+    assert p_fold_scores(DressedAtoms(), Z, y + 50.0, P)["mae"].mean() > 1.0
+    noisy = y + rng.normal(0, 5.0, size=100)
+    test, train = np.sort(P[0]), np.sort(P[1:].ravel())
+    model = DressedAtoms().fit(Z[train], noisy[train])
+    assert p_fold_scores(DressedAtoms(), Z, noisy, P).loc[0, "mae"] == pytest.approx(
+        np.mean(np.abs(model.predict(Z[test]) - noisy[test])), rel=1e-12)
+
+
+def test_compare_features_ranks_sets_with_a_linear_probe():
+    X, y, P = _linear_data()
+    rng = np.random.default_rng(1)
+    table = compare_features({"noise": rng.normal(size=(400, 2)), "true": X, "x0": X[:, 0]},
+                             y, P)
+    assert list(table.index) == ["true", "x0", "noise"]
+    assert table["n_features"].tolist() == [3, 1, 2]
+    assert table.loc["true", "mae"] < 0.15
+    assert table.loc["noise", "mae"] > 10 * table.loc["true", "mae"]
+    with pytest.raises(ValueError, match="'bad' must be a finite array"):
+        compare_features({"bad": np.full((400, 1), np.nan)}, y, P)
+    with pytest.raises(ValueError, match="empty"):
+        compare_features({}, y, P)
+
+
+def test_fold_summary_and_compare_features_use_the_population_std():
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, P = _linear_data(200, seed=1)
+    probe = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-4, 4, 9)))
+    maes = p_fold_scores(probe, X, y, P)["mae"].to_numpy()
+    table = compare_features({"x": X}, y, P)
+    assert table.loc["x", "mae"] == pytest.approx(maes.mean())
+    assert table.loc["x", "mae_std"] == pytest.approx(np.std(maes))  # ddof=0, as in the book
+    assert table.loc["x", "mae_std"] != pytest.approx(np.std(maes, ddof=1))
+    summary = fold_summary({"b": [2.0, 4.0], "a": [1.0, 1.0]})
+    assert list(summary.index) == ["a", "b"] and list(summary.columns) == ["mae", "mae_std"]
+    assert summary.loc["b", "mae"] == 3.0 and summary.loc["b", "mae_std"] == 1.0
+    assert summary.loc["a", "mae_std"] == 0.0
+    with pytest.raises(ValueError, match="empty"):
+        fold_summary({})
+    with pytest.raises(ValueError, match="'bad'"):
+        fold_summary({"bad": [[1.0, 2.0]]})
 
 
 def test_regression_metrics_values():
@@ -82,8 +204,8 @@ def test_regression_metrics_values():
 
 
 def test_overall_fractions_of_the_deck_split():
-    shares = overall_fractions(0.15, 0.18)
-    assert shares == pytest.approx({"train": 0.697, "test": 0.153, "validation": 0.15})
+    shares = overall_fractions(test_size=0.15, validation_size=0.18)
+    assert shares == pytest.approx({"train": 0.697, "validation": 0.153, "test": 0.15})
     assert sum(shares.values()) == pytest.approx(1.0)
     sizes = deck_split(7165).sizes()
     for part, share in shares.items():
@@ -91,14 +213,16 @@ def test_overall_fractions_of_the_deck_split():
 
 
 def test_nested_fractions_round_trip_and_make_the_split():
-    nested = nested_fractions(0.8, 0.1, 0.1)
-    assert nested["validation_size"] == pytest.approx(0.1)
-    assert nested["test_size"] == pytest.approx(1 / 9)
+    nested = nested_fractions(0.7, 0.1, 0.2)
+    assert nested["test_size"] == pytest.approx(0.2)
+    assert nested["validation_size"] == pytest.approx(0.125)
     assert overall_fractions(**nested) == pytest.approx(
-        {"train": 0.8, "test": 0.1, "validation": 0.1}
+        {"train": 0.7, "validation": 0.1, "test": 0.2}
     )
     split = deck_split(1000, **nested, seed=3)
-    assert split.sizes() == {"train": 800, "test": 100, "validation": 100}
+    sizes = split.sizes()  # train_test_split rounds the test part up: 0.1 / 0.8 * 800 > 100
+    assert sizes["test"] == 200 and abs(sizes["validation"] - 100) <= 1
+    assert sum(sizes.values()) == 1000
 
 
 @pytest.mark.parametrize(
@@ -106,8 +230,8 @@ def test_nested_fractions_round_trip_and_make_the_split():
     [
         ((0.7, 0.2, 0.2), "must sum to 1"),
         ((0.5, 0.2, 0.2), "must sum to 1"),
-        ((1.0, 0.1, 0.1), "train must be a fraction"),
-        ((0.9, -0.05, 0.15), "test must be a fraction"),
+        ((1.0, 0.1, 0.1), "train == 1.0, must be < 1"),
+        ((0.9, -0.05, 0.15), "validation == -0.05, must be > 0"),
     ],
 )
 def test_nested_fractions_refuse_bad_shares(shares, message):
@@ -116,11 +240,11 @@ def test_nested_fractions_refuse_bad_shares(shares, message):
 
 
 def test_deck_split_parts_are_disjoint_for_small_n_and_other_fractions():
-    split = deck_split(50, validation_size=0.3, test_size=0.5, seed=7)
+    split = deck_split(50, test_size=0.3, validation_size=0.5, seed=7)
     parts = [set(p.tolist()) for p in split]
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
     assert set().union(*parts) == set(range(50))
-    assert split.sizes() == {"train": 17, "test": 18, "validation": 15}
+    assert split.sizes() == {"train": 17, "validation": 18, "test": 15}
 
 
 # --- Energy classes ---------------------------------------------------------------------------
@@ -136,12 +260,12 @@ def test_energy_classes_floor_of_abs_energy_over_width():
 
 @pytest.mark.parametrize("width", [0, -178.7, np.inf, np.nan])
 def test_energy_classes_refuse_bad_widths(width):
-    with pytest.raises(ValueError, match="bin_width must be a positive energy"):
+    with pytest.raises(ValueError, match="bin_width (== .*, must be > 0|must be a finite)"):
         energy_classes([-500.0], bin_width=width)
 
 
 def test_energy_classes_refuse_non_numbers_and_nan_energies():
-    with pytest.raises(TypeError, match="bin_width must be a number"):
+    with pytest.raises(TypeError, match="bin_width must be an instance of float"):
         energy_classes([-500.0], bin_width="wide")
     with pytest.raises(ValueError, match="finite energies"):
         energy_classes([-500.0, np.nan])
@@ -155,14 +279,15 @@ def test_boundary_distance():
 
 def test_class_table_counts_and_ranges():
     T = np.array([-150.0, -160.0, -250.0, -420.0])
-    split = Split(np.array([0, 2]), np.array([1]), np.array([3]))
+    split = Split(train=np.array([0, 2]), validation=np.array([1]), test=np.array([3]))
     table = class_table(T, bin_width=100.0, split=split)
     assert table.index.tolist() == [1, 2, 4]
     assert table["molecules"].tolist() == [2, 1, 1]
     assert table["from"].tolist() == [-200.0, -300.0, -500.0]
     assert table["to"].tolist() == [-100.0, -200.0, -400.0]
     assert table["train"].tolist() == [1, 1, 0]
-    assert table["validation"].tolist() == [0, 0, 1]
+    assert table["test"].tolist() == [0, 0, 1]
+    assert table.columns.tolist()[-3:] == ["train", "validation", "test"]
 
 
 # --- Classification metrics -------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from molecules import batch, benzene, methane, methanol, random_rotation, water
 from qm7utils import graphs as G
-from qm7utils.features import distance_matrix
+from qm7utils.representations.coulomb import distance_matrix
 
 
 def _bonds(graph):
@@ -47,11 +47,10 @@ def _networkx_centrality(A):
 
 
 @pytest.mark.parametrize("molecule", [water, methane, benzene, methanol])
-@pytest.mark.parametrize("method", ["eigh", "power"])
-def test_centrality_matches_networkx(molecule, method):
+def test_centrality_matches_networkx(molecule):
     Z, R = molecule()
     for A in (distance_matrix(Z, R), G.bond_adjacency(Z, R).astype(float)):
-        ours = G.eigenvector_centrality(A, method=method)
+        ours = G.eigenvector_centrality(A)
         np.testing.assert_allclose(ours, _networkx_centrality(A), atol=1e-8)
         # The defining equation: A x = lambda x.
         lam = (A @ ours) @ ours
@@ -87,12 +86,43 @@ def test_centrality_features_invariance_and_sorting():
 def test_centrality_errors():
     with pytest.raises(ValueError, match="non-negative"):
         G.eigenvector_centrality(np.array([[0.0, -1.0], [-1.0, 0.0]]))
-    with pytest.raises(ValueError, match="method"):
-        G.eigenvector_centrality(np.ones((2, 2)), method="pagerank")
-    with pytest.raises(RuntimeError, match="did not converge"):
-        G.eigenvector_centrality(distance_matrix(*methanol()), method="power", max_iter=2)
+    with pytest.raises(ValueError, match="square"):
+        G.eigenvector_centrality(np.ones((2, 3)))
     with pytest.raises(ValueError, match="one molecule"):
         G.bond_graph(*batch(water(), methane()))
+
+
+def test_bond_lengths_by_element_pair():
+    Z, R = batch(water(), methane(), methanol())
+    table = G.bond_lengths(Z, R)
+    assert list(table.index) == ["C-O", "C-H", "O-H"]
+    assert table.loc["C-H", "bonds"] == 4 + 3 and table.loc["O-H", "bonds"] == 2 + 1
+    assert table.loc["C-O", "bonds"] == 1
+    assert 1.3 < table.loc["C-O", "min"] <= table.loc["C-O", "max"] < 1.5
+    assert 0.9 < table.loc["O-H", "min"] and table.loc["C-H", "max"] < 1.15
+    assert (table["min"] <= table["median"]).all() and (table["median"] <= table["max"]).all()
+    with pytest.raises(ValueError, match="batch"):
+        G.bond_lengths(*methanol())
+
+
+def test_is_connected_batched_with_padding():
+    Z, R = batch(water(), benzene(), methanol())
+    A = G.bond_adjacency(Z, R)
+    assert G.is_connected(A, Z).tolist() == [True, True, True]
+    # Pull the hydroxyl hydrogen of methanol away: an isolated atom.
+    R2 = R.copy()
+    R2[2, 5] += 20.0
+    assert G.is_connected(G.bond_adjacency(Z, R2), Z).tolist() == [True, True, False]
+    # Two fragments: a path 0-1 and an edge 2-3.
+    two = np.zeros((4, 4), dtype=bool)
+    two[0, 1] = two[1, 0] = two[2, 3] = two[3, 2] = True
+    assert G.is_connected(two) is False
+    two[1, 2] = two[2, 1] = True
+    assert G.is_connected(two) is True
+    with pytest.raises(ValueError, match="square"):
+        G.is_connected(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="match A"):
+        G.is_connected(A, Z[:, :5])
 
 
 @pytest.mark.data
@@ -110,6 +140,8 @@ def test_every_qm7_bond_graph_is_connected_except_molecule_133(qm7):
         if not nx.is_connected(nx.from_numpy_array(A[i, : qm7.n_atoms[i], : qm7.n_atoms[i]]))
     ]
     assert disconnected == [133]
+    # The batched check of qm7utils agrees with networkx's.
+    assert np.flatnonzero(~G.is_connected(A, qm7.Z)).tolist() == [133]
     # Valences stay chemical: no atom has more bonds than its usual maximum.
     degree = A.sum(axis=2)
     for z, limit in {1: 1, 6: 4, 7: 3, 8: 2, 16: 4}.items():

@@ -1,12 +1,14 @@
-"""qm7utils.models.kernels: kernels, the Cholesky solver, nested selection, local kernels."""
+"""qm7utils.models.kernels: kernels, the Cholesky solver, the choice of width, local kernels."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from molecules import batch, methane, methanol, random_rotation, water
+from qm7utils.chem import element_counts
 from qm7utils.models import kernels as KR
+from qm7utils.models.baseline import DressedAtoms
+from qm7utils.representations.fchl19 import AtomicEnvironments
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def test_gaussian_kernel_matches_a_direct_computation(rng):
 
 @pytest.mark.parametrize("sigma", [0, -1.0, float("nan"), float("inf"), "wide", True])
 def test_bad_widths_are_refused(sigma):
-    with pytest.raises(ValueError, match="sigma"):
+    with pytest.raises((TypeError, ValueError), match="sigma"):
         KR.laplacian_kernel(np.ones((2, 2)), sigma=sigma)
 
 
@@ -107,7 +109,7 @@ def test_krr_errors_name_the_problem():
         KR.krr_fit(np.eye(2), np.array([1.0, np.nan]), 1.0)
 
 
-# --- Baseline, cached kernels, views and nested selection -------------------------------------
+# --- Baseline, cached kernels, views and the choice of width ----------------------------------
 
 
 def _toy_set(rng, n=60):
@@ -117,19 +119,24 @@ def _toy_set(rng, n=60):
         k = rng.integers(2, 7)
         Z[i, :k] = rng.choice([1, 6, 7, 8], size=k)
     X = rng.normal(size=(n, 3))
-    y = KR.element_counts(Z) @ np.array([-60.0, -150.0, -120.0, -100.0, -200.0])
+    y = element_counts(Z) @ np.array([-60.0, -150.0, -120.0, -100.0, -200.0])
     return Z, X, y + 3.0 * np.sin(X[:, 0]) + X[:, 1] ** 2
 
 
-def test_atom_energies_recover_per_element_energies(rng):
-    Z, _, _ = _toy_set(rng)
-    energies = np.array([-60.0, -150.0, -120.0, -100.0, 0.0])
-    model = KR.AtomEnergies().fit(Z, KR.element_counts(Z) @ energies)
-    got = model.as_dict()
-    for symbol, value in zip("HCNO", energies, strict=False):
-        assert got[symbol] == pytest.approx(value, abs=1e-8)
-    with pytest.raises(ValueError, match="not fitted"):
-        KR.AtomEnergies().predict(Z)
+def test_fit_predict_learns_the_residual_of_the_dressed_atoms(rng):
+    """With a huge regularization the kernel adds nothing: the prediction is the baseline."""
+    Z, X, y = _toy_set(rng)
+    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
+    train, test = np.arange(40), np.arange(40, 60)
+    atoms = DressedAtoms().fit(Z[train], y[train]).predict(Z[test])
+    flat = KR.fit_predict(kernel, y, Z, train, test, sigma=2.0, regularization=1e12)
+    np.testing.assert_allclose(flat, atoms, rtol=1e-9)
+    mean = KR.fit_predict(kernel, y, Z, train, test, 2.0, 1e12, baseline="mean")
+    np.testing.assert_allclose(mean, np.mean(y[train]), rtol=1e-9)
+    fitted = KR.fit_predict(kernel, y, Z, train, test, sigma=2.0, regularization=1e-6)
+    assert np.mean(np.abs(fitted - y[test])) < np.mean(np.abs(atoms - y[test]))
+    with pytest.raises(ValueError, match="baseline"):
+        KR.fit_predict(kernel, y, Z, train, test, 2.0, 1e-3, baseline="median")
 
 
 def test_two_identical_views_equal_one_view_with_half_the_regularization(rng):
@@ -163,18 +170,18 @@ def _folds(n, k=5):
     return np.arange(n).reshape(k, n // k)
 
 
-def test_nested_cv_never_looks_at_the_test_fold(rng):
+def test_inner_holdout_search_never_looks_at_the_test_fold(rng):
     Z, X, y = _toy_set(rng, n=100)
     kernel = KR.DistanceKernel(KR.pairwise_distances(X))
     P = _folds(100)
     grid = dict(sigmas=[0.5, 2.0, 8.0], regularizations=[1e-6, 1e-2])
-    first = KR.nested_cv(kernel, y, Z, P, **grid)
+    first = KR.inner_holdout_search(kernel, y, Z, P, **grid)
     assert first.fold_mae.shape == (5,) and np.all(np.isfinite(first.predictions))
     assert first.surfaces[0].shape == (3, 2)
     # Scramble the energies of test fold 0: what fold 0 chose and predicted cannot change.
     y2 = y.copy()
     y2[P[0]] = rng.normal(size=P.shape[1]) * 1e3
-    second = KR.nested_cv(kernel, y2, Z, P, **grid)
+    second = KR.inner_holdout_search(kernel, y2, Z, P, **grid)
     assert (first.folds[0]["sigma"], first.folds[0]["regularization"]) == (
         second.folds[0]["sigma"], second.folds[0]["regularization"])
     np.testing.assert_allclose(first.predictions[P[0]], second.predictions[P[0]])
@@ -183,21 +190,42 @@ def test_nested_cv_never_looks_at_the_test_fold(rng):
     assert list(first.to_frame().columns)[:3] == ["fold", "sigma", "regularization"]
 
 
-def test_nested_cv_picks_the_minimum_of_its_surface(rng):
+def test_inner_holdout_search_picks_the_minimum_of_its_surface(rng):
     Z, X, y = _toy_set(rng, n=100)
     kernel = KR.DistanceKernel(KR.pairwise_distances(X))
-    result = KR.nested_cv(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1])
+    result = KR.inner_holdout_search(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1])
     for fold, surface in zip(result.folds, result.surfaces, strict=True):
         i, j = np.unravel_index(np.argmin(surface), surface.shape)
         assert fold["sigma"] == [0.3, 3.0, 30.0][i]
         assert fold["regularization"] == [1e-8, 1e-1][j]
     fixed = [(f["sigma"], f["regularization"]) for f in result.folds]
-    again = KR.nested_cv(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1], fixed=fixed)
+    again = KR.inner_holdout_search(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1],
+                                    fixed=fixed)
     np.testing.assert_allclose(again.predictions, result.predictions)
     with pytest.raises(ValueError, match="one \\(sigma, regularization\\) per fold"):
-        KR.nested_cv(kernel, y, Z, _folds(100), [1.0], [1e-3], fixed=fixed[:2])
+        KR.inner_holdout_search(kernel, y, Z, _folds(100), [1.0], [1e-3], fixed=fixed[:2])
     with pytest.raises(ValueError, match="at least one value"):
-        KR.nested_cv(kernel, y, Z, _folds(100), [], [1e-3])
+        KR.inner_holdout_search(kernel, y, Z, _folds(100), [], [1e-3])
+
+
+def test_the_choice_is_made_on_the_next_fold_by_the_remaining_ones(rng):
+    """Test fold k: fold k + 1 validates, the other folds (or a seeded subset) train."""
+    Z, X, y = _toy_set(rng, n=100)
+    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
+    P = _folds(100)
+    grid = ([0.5, 2.0, 8.0], [1e-6, 1e-2])
+    result = KR.inner_holdout_search(kernel, y, Z, P, *grid)
+    for k in range(5):
+        valid = P[(k + 1) % 5]
+        inner = np.sort(np.concatenate([P[j] for j in range(5) if j not in (k, (k + 1) % 5)]))
+        np.testing.assert_array_equal(
+            result.surfaces[k], KR.validation_errors(kernel, y, Z, inner, valid, *grid))
+    small = KR.inner_holdout_search(kernel, y, Z, P, *grid, inner_size=30, seed=3)
+    again = KR.inner_holdout_search(kernel, y, Z, P, *grid, inner_size=30, seed=3)
+    np.testing.assert_array_equal(small.surfaces[0], again.surfaces[0])
+    assert not np.array_equal(small.surfaces[0], result.surfaces[0])
+    one = KR.inner_holdout_search(kernel, y, Z, P, [2.0], [1e-6])  # a 1 x 1 grid: no search
+    assert np.isnan(one.surfaces[0]).all() and {f["sigma"] for f in one.folds} == {2.0}
 
 
 def test_learning_curve_uses_nested_subsets(rng):
@@ -213,21 +241,6 @@ def test_learning_curve_uses_nested_subsets(rng):
         KR.learning_curve(kernel, y, Z, _folds(100), [500], [(2.0, 1e-6)] * 5)
 
 
-def test_coulomb_views_are_permuted_coulomb_matrices(rng):
-    Z, R = batch(water(), methanol(), methane())
-    views = KR.coulomb_views(Z, R, n_views=3, rng=rng)
-    assert views.shape == (9, 276)
-    from qm7utils import features as F
-
-    np.testing.assert_allclose(views[:3], F.upper_triangle(F.sorted_coulomb_matrix(Z, R)))
-    assert KR.coulomb_views(Z, R, 2, rng, include_sorted=False).shape == (6, 276)
-    with pytest.raises(ValueError, match="n_views"):
-        KR.coulomb_views(Z, R, 0, rng)
-    for r in range(3):
-        for i in range(3):
-            np.testing.assert_allclose(np.sort(views[r * 3 + i]), np.sort(views[i]), rtol=1e-12)
-
-
 # --- Local kernels over atomic environments ---------------------------------------------------
 
 
@@ -236,7 +249,7 @@ def _toy_environments(rng, n_molecules, dim=4):
     molecule = np.repeat(np.arange(n_molecules), sizes)
     element = rng.choice([1, 6, 8], size=len(molecule))
     features = rng.normal(size=(len(molecule), dim)).astype(np.float32)
-    return KR.AtomicEnvironments(features, element, molecule, n_molecules)
+    return AtomicEnvironments(features, element, molecule, n_molecules)
 
 
 def _direct_local(a, b, sigma):
@@ -283,45 +296,12 @@ def test_threads_give_the_same_numbers_as_one_loop(rng, monkeypatch):
 
 
 def test_local_kernel_errors():
-    env = KR.AtomicEnvironments(np.zeros((2, 3), np.float32), np.array([1, 1]), np.array([0, 1]), 2)
+    env = AtomicEnvironments(np.zeros((2, 3), np.float32), np.array([1, 1]), np.array([0, 1]), 2)
     with pytest.raises(ValueError, match="sigmas is empty"):
         KR.local_gaussian_kernels(env, [])
-    other = KR.AtomicEnvironments(np.zeros((1, 4), np.float32), np.array([1]), np.array([0]), 1)
+    other = AtomicEnvironments(np.zeros((1, 4), np.float32), np.array([1]), np.array([0]), 1)
     with pytest.raises(ValueError, match="same number of features"):
         KR.local_gaussian_kernels(env, [1.0], other=other)
-    with pytest.raises(ValueError, match="non-decreasing"):
-        KR.AtomicEnvironments(np.zeros((2, 3)), np.array([1, 1]), np.array([1, 0]), 2)
-
-
-def test_compression_keeps_distances_of_low_dimensional_environments(rng):
-    env = _toy_environments(rng, 30, dim=3)
-    # Embed the 3-D environments in 40 dimensions by a random orthonormal map.
-    q, _ = np.linalg.qr(rng.normal(size=(40, 3)))
-    wide = KR.AtomicEnvironments((env.features @ q.T).astype(np.float32), env.element,
-                                 env.molecule, env.n_molecules)
-    small = KR.compress_environments(wide, 3)
-    assert small.features.shape == (len(env.element), 3)
-    K_wide = KR.local_gaussian_kernels(wide, [1.0])[1.0]
-    K_small = KR.local_gaussian_kernels(small, [1.0])[1.0]
-    np.testing.assert_allclose(K_small, K_wide, rtol=1e-4, atol=1e-5)
-
-
-def test_fchl19_local_kernel_is_invariant_to_rotation_and_atom_order(rng):
-    pytest.importorskip("qmllib")
-    Z, R = batch(water(), methanol(), methane(), n=8)
-    env = KR.fchl19_environments(Z, R)
-    assert env.features.shape == (3 + 6 + 5, 720)
-    np.testing.assert_array_equal(env.molecule, np.repeat([0, 1, 2], [3, 6, 5]))
-    # Methanol again, rotated and with its atoms in another order.
-    z, r = methanol()
-    order = rng.permutation(len(z))
-    Z2, R2 = batch((z[order], r[order] @ random_rotation(rng).T), n=8)
-    moved = KR.fchl19_environments(Z2, R2)
-    K = KR.local_gaussian_kernels(env, [2.0], other=moved)[2.0]
-    K_self = KR.local_gaussian_kernels(env, [2.0])[2.0]
-    np.testing.assert_allclose(K[:, 0], K_self[:, 1], rtol=1e-4)
-    with pytest.raises(ValueError, match="padding last"):
-        KR.fchl19_environments(np.array([[0, 1]]), np.zeros((1, 2, 3)))
 
 
 def test_extrapolate_learning_curve_recovers_a_power_law():
@@ -349,3 +329,11 @@ def test_extrapolate_learning_curve_errors():
         KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0], 1.0)
     with pytest.raises(ValueError, match="target"):
         KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0, 1.0], -1.0)
+
+
+def test_local_kernel_of_double_precision_environments_is_exact(rng):
+    """float64 features keep the whole computation in double precision."""
+    a = _toy_environments(rng, 7)
+    wide = AtomicEnvironments(a.features.astype(np.float64), a.element, a.molecule, 7)
+    got = KR.local_gaussian_kernels(wide, [0.9], chunk_atoms=4)[0.9]
+    np.testing.assert_allclose(got, _direct_local(wide, wide, 0.9), rtol=1e-12, atol=1e-12)

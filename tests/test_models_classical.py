@@ -17,9 +17,7 @@ from qm7utils.models.classical import (
     choose_svm_C,
     compare_models,
     gain_importance,
-    kfold_mae,
     linear_svm,
-    p_fold_scores,
     split_classification_metrics,
     split_metrics,
     tune_xgboost,
@@ -41,7 +39,8 @@ def data():
 
 def _split(n=300):
     index = np.arange(n)
-    return Split(index[: n * 7 // 10], index[n * 7 // 10 : n * 85 // 100], index[n * 85 // 100 :])
+    return Split(train=index[: n * 7 // 10], validation=index[n * 7 // 10 : n * 85 // 100],
+                 test=index[n * 85 // 100 :])
 
 
 def test_linear_svm_separates_separable_classes():
@@ -58,8 +57,8 @@ def test_linear_svm_separates_separable_classes():
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"C": 0}, "C must be a positive number"),
-    ({"C": -1.0}, "C must be a positive number"),
+    ({"C": 0}, "C == 0, must be > 0"),
+    ({"C": -1.0}, "C == -1.0, must be > 0"),
     ({"class_weight": "equal"}, "class_weight must be 'balanced' or None"),
 ])
 def test_linear_svm_refuses_bad_settings(kwargs, message):
@@ -82,7 +81,7 @@ def test_xgb_regressor_uses_deck_parameters_and_is_reproducible(data):
     np.testing.assert_array_equal(first, second)
     other = xgb_regressor(seed=4).fit(X, y).predict(X)
     assert not np.array_equal(first, other)  # the seed drives the subsampling
-    with pytest.raises(ValueError, match="n_jobs must be an integer >= 1"):
+    with pytest.raises(ValueError, match="n_jobs == 0, must be >= 1"):
         xgb_regressor(n_jobs=0)
 
 
@@ -130,17 +129,17 @@ def test_split_metrics_and_compare_models(data):
     model = ResidualRegressor(xgb_regressor(), baseline_columns=[0, 1, 2, 3]).fit(
         X[split.train], y[split.train])
     metrics = split_metrics(model, X, y, split)
-    assert set(metrics) == {"train", "test", "validation"}
-    assert metrics["train"]["mae"] < metrics["validation"]["mae"]
+    assert list(metrics) == ["train", "validation", "test"]
+    assert metrics["train"]["mae"] < metrics["test"]["mae"]
     table = compare_models(
         {"trees": (xgb_regressor(), X), "ridge": (Ridge(), X[:, :4])}, y, split
     )
     assert table.index.tolist() == ["trees", "ridge"]
     assert table.loc["ridge", "features"] == 4
-    assert {"train", "test", "validation", "seconds"} <= set(table.columns)
+    assert table.columns.tolist() == ["features", "train", "validation", "test", "seconds"]
     ridge = Ridge().fit(X[split.train, :4], y[split.train])
-    assert table.loc["ridge", "validation"] == pytest.approx(
-        regression_metrics(y[split.validation], ridge.predict(X[split.validation, :4]))["mae"])
+    assert table.loc["ridge", "test"] == pytest.approx(
+        regression_metrics(y[split.test], ridge.predict(X[split.test, :4]))["mae"])
 
 
 def test_split_classification_metrics():
@@ -149,40 +148,8 @@ def test_split_classification_metrics():
     model = linear_svm().fit(X, y)
     split = Split(np.arange(0, 20, 2), np.arange(1, 20, 4), np.arange(3, 20, 4))
     scores = split_classification_metrics(model, X, y, split)
-    assert scores["train"]["accuracy"] == 1.0 and scores["validation"]["within_one"] == 1.0
-
-
-def test_kfold_mae_is_reproducible_and_checks_arguments(data):
-    X, y = data
-    model = xgb_regressor(n_estimators=20)
-    first = kfold_mae(model, X, y, n_splits=4, seed=0)
-    assert first.shape == (4,) and np.all(first > 0)
-    np.testing.assert_array_equal(first, kfold_mae(model, X, y, n_splits=4, seed=0))
-    assert not np.array_equal(first, kfold_mae(model, X, y, n_splits=4, seed=1))
-    with pytest.raises(ValueError, match="n_splits must be an integer >= 2"):
-        kfold_mae(model, X, y, n_splits=1)
-    with pytest.raises(ValueError, match="differ in length"):
-        kfold_mae(model, X, y[:-1])
-
-
-def test_p_fold_scores_follow_the_folds(data):
-    X, y = data
-    P = np.arange(300).reshape(5, 60)
-    scores = p_fold_scores(Ridge(), X, y, P)
-    assert scores.index.tolist() == [0, 1, 2, 3, 4]
-    assert scores["n_train"].tolist() == [240] * 5 and scores["n_test"].tolist() == [60] * 5
-    fold = Ridge().fit(X[60:], y[60:])
-    assert scores.loc[0, "mae"] == pytest.approx(
-        regression_metrics(y[:60], fold.predict(X[:60]))["mae"])
-    again, predictions = p_fold_scores(Ridge(), X, y, P[:, :50], return_predictions=True)
-    assert predictions.shape == (300,)
-    in_P = np.zeros(300, bool)
-    in_P[P[:, :50].ravel()] = True
-    assert np.all(np.isnan(predictions[~in_P])) and np.all(np.isfinite(predictions[in_P]))
-    first_fold = Ridge().fit(X[P[1:, :50].ravel()], y[P[1:, :50].ravel()])
-    np.testing.assert_allclose(predictions[P[0, :50]], first_fold.predict(X[P[0, :50]]))
-    assert again.loc[0, "mae"] == pytest.approx(
-        np.mean(np.abs(predictions[P[0, :50]] - y[P[0, :50]])))
+    assert list(scores) == ["train", "validation", "test"]
+    assert scores["train"]["accuracy"] == 1.0 and scores["test"]["within_one"] == 1.0
 
 
 def test_tune_xgboost_is_reproducible_stays_in_range_and_quiet(data, caplog):
@@ -190,7 +157,7 @@ def test_tune_xgboost_is_reproducible_stays_in_range_and_quiet(data, caplog):
 
     X, y = data
     split = _split()
-    args = (X[split.train], y[split.train], X[split.test], y[split.test])
+    args = (X[split.train], y[split.train], X[split.validation], y[split.validation])
     space = {"n_estimators": ("int", 20, 60, 20), "max_depth": ("int", 2, 4, 1),
              "learning_rate": ("log", 0.05, 0.3)}
     before = optuna.logging.get_verbosity()
@@ -200,11 +167,11 @@ def test_tune_xgboost_is_reproducible_stays_in_range_and_quiet(data, caplog):
     assert optuna.logging.get_verbosity() == before
     second = tune_xgboost(*args, n_trials=4, seed=0, space=space, baseline_columns=[0, 1, 2, 3])
     assert first.best_params == second.best_params and first.best_mae == second.best_mae
-    assert len(first.trials) == 4 and first.best_mae == first.trials["dev_mae"].min()
+    assert len(first.trials) == 4 and first.best_mae == first.trials["validation_mae"].min()
     assert 20 <= first.trials["n_estimators"].min() and first.trials["n_estimators"].max() <= 60
     assert set(first.best_params) == set(space)
     assert set(SEARCH_SPACE) >= {"n_estimators", "learning_rate", "max_depth"}
-    with pytest.raises(ValueError, match="n_trials must be an integer >= 1"):
+    with pytest.raises(ValueError, match="n_trials == 0, must be >= 1"):
         tune_xgboost(*args, n_trials=0)
 
 
@@ -216,29 +183,31 @@ def _classes(seed=5, n=240):
     return X, y
 
 
-def test_choose_svm_C_uses_train_and_dev_only_and_prefers_small_C_on_ties():
+def test_choose_svm_C_uses_train_and_validation_only_and_prefers_small_C_on_ties():
     X, y = _classes()
     index = np.random.default_rng(0).permutation(len(y))
-    split = Split(np.sort(index[:160]), np.sort(index[160:200]), np.sort(index[200:]))
+    split = Split(train=np.sort(index[:160]), validation=np.sort(index[160:200]),
+                  test=np.sort(index[200:]))
     best, table = choose_svm_C(X, y, split, grid=(0.001, 1.0, 100.0))
     assert table.index.tolist() == [0.001, 1.0, 100.0]
-    assert list(table.columns) == ["train", "test", "train_balanced", "test_balanced"]
-    top = table["test"].max()
-    assert best == min(c for c in table.index if table.loc[c, "test"] == top)
+    assert list(table.columns) == ["train", "validation", "train_balanced",
+                                   "validation_balanced"]
+    top = table["validation"].max()
+    assert best == min(c for c in table.index if table.loc[c, "validation"] == top)
     model = linear_svm(1.0).fit(X[split.train], y[split.train])
-    assert table.loc[1.0, "test"] == pytest.approx(
-        np.mean(model.predict(X[split.test]) == y[split.test]))
-    # Garbage labels on the validation set change nothing: it is never used.
+    assert table.loc[1.0, "validation"] == pytest.approx(
+        np.mean(model.predict(X[split.validation]) == y[split.validation]))
+    # Garbage labels on the test set change nothing: it is never used.
     scrambled = y.copy()
-    scrambled[split.validation] = 99
+    scrambled[split.test] = 99
     best_again, table_again = choose_svm_C(X, scrambled, split, grid=(0.001, 1.0, 100.0))
     assert best_again == best
     assert table_again.equals(table)
-    # Well separated classes: every C is perfect on dev, and the smallest C wins the tie,
+    # Well separated classes: every C is perfect on validation, and the smallest C wins the tie,
     # whatever the order of the grid.
     separable = np.c_[y * 10.0, np.zeros(len(y))] + X * 0.1
     best_tie, tie_table = choose_svm_C(separable, y, split, grid=(10.0, 1.0, 100.0))
-    assert (tie_table["test"] == 1.0).all() and best_tie == 1.0
+    assert (tie_table["validation"] == 1.0).all() and best_tie == 1.0
     assert SVM_C_GRID == tuple(sorted(SVM_C_GRID))
     with pytest.raises(ValueError, match="positive values of C"):
         choose_svm_C(X, y, split, grid=(0.0, 1.0))

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 import yaml
 
-from qm7utils.params import NOTEBOOKS
+from qm7utils.book.params import NOTEBOOKS
 
 #: Patterns of local absolute paths that must never appear in stored outputs.
 LOCAL_PATH = re.compile(r"(/work/|/home/|/root/|/tmp/|/Users/|[A-Z]:\\\\|site-packages)")

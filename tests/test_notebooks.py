@@ -15,9 +15,9 @@ import nbformat
 import papermill
 import pytest
 
-from qm7utils import run
-from qm7utils.params import NOTEBOOKS, QUICK
-from qm7utils.results import load_results
+from qm7utils.book import run
+from qm7utils.book.params import NOTEBOOKS, QUICK
+from qm7utils.book.results import load_results
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.data]
 

@@ -33,8 +33,10 @@ def test_thread_map_keeps_the_order_and_uses_threads():
     assert thread_map(square, [1, 2, 3], workers=1) == [1, 4, 9]
     assert seen == {threading.get_ident()}  # one worker: the plain loop, no pool
     assert thread_map(square, [], workers=2) == []
-    with pytest.raises(ValueError, match="workers must be a positive integer"):
+    with pytest.raises(ValueError, match="workers == 0, must be >= 1"):
         thread_map(square, [1, 2], workers=0)
+    with pytest.raises(TypeError, match="workers must be an instance of"):
+        thread_map(square, [1, 2], workers=2.0)
 
 
 # process_map pickles its function by name: the workers import it from this module.
@@ -73,8 +75,8 @@ def test_process_map_runs_in_this_process_with_one_worker_or_one_item():
     assert [value for value, _, _ in results] == [1, 4]
     assert {pid for _, pid, _ in results} == {os.getpid()}
     assert process_map(_square_where, [], workers=2) == []
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="workers must be a positive integer"):
+    for bad, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError)):
+        with pytest.raises(error, match="workers"):
             process_map(_square_where, [1, 2], workers=bad)
 
 

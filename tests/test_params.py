@@ -1,10 +1,10 @@
-"""qm7utils.params: notebook parameters are checked where they enter."""
+"""qm7utils.book.params: notebook parameters are checked where they enter."""
 
 from __future__ import annotations
 
 import pytest
 
-from qm7utils.params import (
+from qm7utils.book.params import (
     NOTEBOOKS,
     QUICK,
     Boolean,

@@ -1,4 +1,4 @@
-"""qm7utils.results: the schema of results files."""
+"""qm7utils.book.results: the schema of results files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qm7utils.results import ResultsError, load_results, save_results, validate_results
+from qm7utils.book.results import ResultsError, load_results, save_results, validate_results
 
 
 def entry(**changes):
@@ -46,6 +46,8 @@ def test_save_and_load_roundtrip(tmp_path):
         ({"task": "ranking"}, "task must be one of"),
         ({"protocol": "random"}, "protocol must be one of"),
         ({"split_sizes": {"train": 0}}, "split_sizes.train must be a positive int"),
+        ({"split_sizes": {"train": 10, "dev": 3}}, r"split_sizes.dev: splits are \('train'"),
+        ({"headline": {"split": "dev", "metric": "mae", "value": 1.0}}, "headline.split must"),
         (
             {"metrics": {"validation": {"mae": float("nan")}}},
             "metrics.validation.mae must be a finite",

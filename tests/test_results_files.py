@@ -16,7 +16,7 @@ import json
 import nbformat
 import pytest
 
-from qm7utils.results import ResultsError, validate_results
+from qm7utils.book.results import ResultsError, validate_results
 
 #: Chapter numbers of the notebooks that save results (chapter 7 may have several notebooks).
 MODELLING_CHAPTERS = ("05", "06", "07", "08")
@@ -43,7 +43,7 @@ def test_results_file_is_present_valid_and_from_the_last_run(root, chapter):
         stem = notebook.stem
         path = root / "results" / f"{stem}.json"
         assert path.is_file(), (
-            f"results/{stem}.json is missing: run the notebook (python -m qm7utils.run --only "
+            f"results/{stem}.json is missing: run the notebook (python -m qm7utils.book.run --only "
             f"{chapter}) and commit the file with it"
         )
         try:

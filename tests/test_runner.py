@@ -1,14 +1,17 @@
-"""qm7utils.run: the batch runner, on small notebooks made here (no real data needed)."""
+"""qm7utils.book.run: the batch runner, on small notebooks made here (no real data needed)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
-from qm7utils import run
-from qm7utils.params import ParameterError
+from qm7utils.book import run
+from qm7utils.book.params import ParameterError
 
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -98,3 +101,13 @@ def test_bad_parameter_file_is_refused_before_running(book, tmp_path, capsys):
 def test_list(book, capsys):
     assert run.main(["--notebooks-dir", str(book), "--list"]) == 0
     assert "n_molecules: an integer from 50 to 7165" in capsys.readouterr().out
+
+
+def test_progress_bars_are_switched_off_by_tqdms_own_variable():
+    code = "from qm7utils.book.progress import progress; print(progress(range(3)).disable)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TQDM_")}
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True)
+    hidden = subprocess.run([sys.executable, "-c", code], env={**env, "TQDM_DISABLE": "1"},
+                            capture_output=True, text=True, check=True)
+    assert (shown.stdout.strip(), hidden.stdout.strip()) == ("False", "True")

@@ -4,7 +4,7 @@ The book must work offline (and in browsers that cannot reach a CDN), so:
 
 * ``plotly.min.js`` is copied from the installed ``plotly`` package (the same version that
   wrote the figures) to ``_static/offline/plotly.min.js`` and loaded on every page; the
-  figures' HTML outputs contain no plotly.js of their own (see ``qm7utils.display``);
+  figures' HTML outputs contain no plotly.js of their own (see ``qm7utils.book.display``);
 * MathJax 3 is taken from the npm registry's ``mathjax`` tarball (downloaded once into the
   user cache and verified by SHA-256), and only the parts the book needs (the ``tex-chtml``
   bundle, its input/output components and fonts, the menu) are copied to

@@ -8,33 +8,41 @@ carbon atom with its bonds is worth about the same in every molecule. The *dress
     E \approx \sum_{e \in \{H, C, N, O, S\}} n_e\,\varepsilon_e
 
 has one parameter per element, :math:`\varepsilon_e` (kcal/mol per atom), fitted by least
-squares to the training molecules. It has **no intercept**: a molecule with no atoms has no
-atomization energy. Every later model is compared with it, and several learn only the
-*residual* :math:`E - \sum_e n_e \varepsilon_e`, a smaller and smoother target.
+squares to the training molecules. It has **no intercept**, by design: a molecule with no
+atoms has no atomization energy, and a constant term would be one more "atom" that every
+molecule has, whatever its size. Every later model is compared with it, and several learn
+only the *residual* :math:`E - \sum_e n_e \varepsilon_e`, a smaller and smoother target. This
+class is the one dressed-atom baseline of the package: every chapter uses it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..data import ELEMENTS
-from ..featuresets import atom_counts
+from ..chem import ELEMENTS, element_counts
 
 __all__ = ["DressedAtoms"]
 
 
 class DressedAtoms(RegressorMixin, BaseEstimator):
-    """Least-squares energy per element (H, C, N, O, S); ``fit(Z, y)``, ``predict(Z)``.
+    """Least-squares energy per element (H, C, N, O, S), without intercept.
 
-    A scikit-learn regressor whose input is the nuclear charges ``Z`` (n, atoms), so it can be
-    cloned, cross-validated and scored like the book's other models.
+    ``fit(Z, y)``, ``predict(Z)``: a scikit-learn regressor whose input is the nuclear charges
+    ``Z`` (n, atoms), 0 for padding, so it can be cloned, cross-validated and scored like the
+    book's other models (``predict`` expects the padding width it was fitted on). The design
+    matrix is :func:`qm7utils.chem.element_counts`; the energies are the
+    least-squares solution of ``counts @ energies = y`` (``numpy.linalg.lstsq``), with no
+    constant term.
 
     Attributes
     ----------
     energies_ : ndarray of shape (5,)
-        Fitted energy of each element in the order of :data:`qm7utils.data.ELEMENTS`
+        Fitted energy of each element in the order of :data:`qm7utils.chem.ELEMENTS`
         (kcal/mol per atom).
+    n_features_in_ : int
+        Width of the ``Z`` it was fitted on (the padding length).
 
     Examples
     --------
@@ -47,25 +55,18 @@ class DressedAtoms(RegressorMixin, BaseEstimator):
 
         Raises ``ValueError`` on a shape mismatch, non-finite energies, or unknown elements.
         """
-        counts = atom_counts(np.atleast_2d(Z)).astype(np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        if y.shape != (counts.shape[0],):
-            raise ValueError(
-                f"y must hold one energy per molecule ({counts.shape[0]}), got shape {y.shape}"
-            )
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y must be finite energies (kcal/mol)")
-        self.energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
+        Z, y = validate_data(self, Z, y, dtype=None, y_numeric=True)
+        counts = element_counts(Z).astype(np.float64)
+        self.energies_ = np.linalg.lstsq(counts, np.asarray(y, dtype=np.float64), rcond=None)[0]
         return self
 
     def predict(self, Z) -> np.ndarray:
         """The baseline energy of each molecule: its atoms' fitted energies summed (kcal/mol)."""
-        if not hasattr(self, "energies_"):
-            raise ValueError("DressedAtoms is not fitted yet: call fit(Z, y) first")
-        return atom_counts(np.atleast_2d(Z)).astype(np.float64) @ self.energies_
+        check_is_fitted(self, "energies_")
+        Z = validate_data(self, Z, dtype=None, reset=False)
+        return element_counts(Z).astype(np.float64) @ self.energies_
 
     def as_dict(self) -> dict[str, float]:
         """The fitted energy of each element, by symbol (kcal/mol per atom)."""
-        if not hasattr(self, "energies_"):
-            raise ValueError("DressedAtoms is not fitted yet: call fit(Z, y) first")
+        check_is_fitted(self, "energies_")
         return {s: float(e) for s, e in zip(ELEMENTS.values(), self.energies_, strict=True)}

@@ -2,17 +2,18 @@ r"""The classical models of chapters 5 and 6: a linear SVM and gradient-boosted 
 
 * :func:`linear_svm`: the deck's classifier of energy classes, a linear support-vector machine
   (Cortes & Vapnik 1995) with balanced class weights, on standardised features;
-  :func:`choose_svm_C` picks its ``C`` on the dev set, never on the validation set.
+  :func:`choose_svm_C` picks its ``C`` on the validation set, never on the test set.
 * :func:`xgb_regressor`: XGBoost (Chen & Guestrin 2016) with the deck's hyper-parameters
   (:data:`DECK_XGB_PARAMS`) unless told otherwise, seeded so that results are reproducible.
 * :class:`ResidualRegressor`: a linear "dressed bond" baseline (ridge regression on atom and
   bond counts) plus boosted trees fitted to what the baseline misses. Trees predict piecewise
   constants and cannot extrapolate an additive trend; the linear part carries the trend.
-* Evaluation helpers: :func:`timed_fit`, :func:`split_metrics`, :func:`kfold_mae` (the deck's
-  5-fold CV on the training part), :func:`p_fold_scores` (the standard QM7 protocol).
+* Evaluation on a :class:`~qm7utils.evaluation.Split`: :func:`timed_fit`,
+  :func:`split_metrics`, :func:`split_classification_metrics`, :func:`compare_models`. The
+  standard QM7 protocol is :func:`qm7utils.evaluation.p_fold_scores`.
 * :func:`gain_importance`: what share of the trees' loss reduction each feature carries.
 * :func:`tune_xgboost`: a small, seeded Optuna search (Akiba et al. 2019) of
-  :data:`SEARCH_SPACE`, scored on the dev set.
+  :data:`SEARCH_SPACE`, scored on the validation set.
 
 Threads: XGBoost's histogram method builds the same trees whatever the number of threads
 (its sums do not depend on how the work is split), so the book uses every core by default
@@ -23,13 +24,15 @@ other; pass ``n_jobs=1`` (or set ``QM7_THREADS=1``) there.
 
 from __future__ import annotations
 
+import numbers
 import time
 from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils import check_scalar
 
-from ..evaluation import Split, classification_metrics, fold_splits, regression_metrics
+from ..evaluation import Split, classification_metrics, regression_metrics
 from ..parallel import available_cores
 
 __all__ = [
@@ -41,9 +44,7 @@ __all__ = [
     "choose_svm_C",
     "compare_models",
     "gain_importance",
-    "kfold_mae",
     "linear_svm",
-    "p_fold_scores",
     "split_classification_metrics",
     "split_metrics",
     "timed_fit",
@@ -79,12 +80,6 @@ SEARCH_SPACE: dict[str, tuple] = {
 }
 
 
-def _check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def linear_svm(C: float = 1.0, class_weight: str | None = "balanced", scale: bool = True):
     """The deck's classifier: a linear support-vector machine, optionally on scaled features.
 
@@ -110,8 +105,7 @@ def linear_svm(C: float = 1.0, class_weight: str | None = "balanced", scale: boo
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    if isinstance(C, bool) or not isinstance(C, (int, float)) or not C > 0:
-        raise ValueError(f"C must be a positive number, got {C!r}")
+    C = check_scalar(C, "C", numbers.Real, min_val=0.0, include_boundaries="neither")
     if class_weight not in ("balanced", None):
         raise ValueError(f"class_weight must be 'balanced' or None, got {class_weight!r}")
     svm = SVC(kernel="linear", C=float(C), class_weight=class_weight)
@@ -122,12 +116,12 @@ def choose_svm_C(
     X, y, split: Split, grid=SVM_C_GRID, class_weight: str | None = "balanced",
     scale: bool = True,
 ):
-    """Choose the ``C`` of :func:`linear_svm` on the dev set: the best dev accuracy of a grid.
+    """Choose the ``C`` of :func:`linear_svm`: the best validation accuracy of a grid.
 
     Every ``C`` of ``grid`` trains a linear SVM on ``split.train`` and is scored on
-    ``split.test`` (the deck's dev set). The validation set is never used, so it stays an
-    honest estimate of the chosen model. Ties (equal dev accuracy) go to the smaller ``C``,
-    the stronger regularisation.
+    ``split.validation`` (the deck's "dev" set). The test set is never used, so it stays an
+    honest estimate of the chosen model. Ties (equal validation accuracy) go to the smaller
+    ``C``, the stronger regularisation.
 
     Parameters
     ----------
@@ -144,8 +138,8 @@ def choose_svm_C(
     -------
     best_C : float
     table : pandas.DataFrame
-        Indexed by ``C``: ``train`` and ``test`` accuracy and balanced accuracy
-        (``train_balanced``, ``test_balanced``).
+        Indexed by ``C``: ``train`` and ``validation`` accuracy and balanced accuracy
+        (``train_balanced``, ``validation_balanced``).
     """
     import pandas as pd
 
@@ -158,12 +152,13 @@ def choose_svm_C(
     for c in grid:
         model = linear_svm(c, class_weight, scale).fit(X[split.train], y[split.train])
         scores = {part: classification_metrics(y[idx], model.predict(X[idx]))
-                  for part, idx in (("train", split.train), ("test", split.test))}
-        rows[c] = {"train": scores["train"]["accuracy"], "test": scores["test"]["accuracy"],
+                  for part, idx in (("train", split.train), ("validation", split.validation))}
+        rows[c] = {"train": scores["train"]["accuracy"],
+                   "validation": scores["validation"]["accuracy"],
                    "train_balanced": scores["train"]["balanced_accuracy"],
-                   "test_balanced": scores["test"]["balanced_accuracy"]}
+                   "validation_balanced": scores["validation"]["balanced_accuracy"]}
     table = pd.DataFrame(rows).T.rename_axis("C")
-    best = min(grid, key=lambda c: (-table.loc[c, "test"], c))
+    best = min(grid, key=lambda c: (-table.loc[c, "validation"], c))
     return best, table
 
 
@@ -190,7 +185,10 @@ def xgb_regressor(params: dict | None = None, seed: int = 0, n_jobs: int | None 
     """
     import xgboost as xgb
 
-    n_jobs = available_cores() if n_jobs is None else _check_positive_int("n_jobs", n_jobs)
+    if n_jobs is None:
+        n_jobs = available_cores()
+    else:
+        n_jobs = check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1)
     chosen = dict(DECK_XGB_PARAMS if params is None else params)
     chosen.update(overrides)
     return xgb.XGBRegressor(
@@ -269,7 +267,7 @@ def split_metrics(model, X, y, split: Split) -> dict[str, dict[str, float]]:
     Returns
     -------
     dict
-        ``{"train": {...}, "test": {...}, "validation": {...}}`` with the keys of
+        ``{"train": {...}, "validation": {...}, "test": {...}}`` with the keys of
         :func:`qm7utils.evaluation.regression_metrics`.
     """
     X = np.asarray(X)
@@ -286,7 +284,7 @@ def split_classification_metrics(model, X, y, split: Split) -> dict[str, dict[st
     Returns
     -------
     dict
-        ``{"train": {...}, "test": {...}, "validation": {...}}`` with the keys of
+        ``{"train": {...}, "validation": {...}, "test": {...}}`` with the keys of
         :func:`qm7utils.evaluation.classification_metrics`.
     """
     X = np.asarray(X)
@@ -311,8 +309,8 @@ def compare_models(models: dict, y, split: Split):
     Returns
     -------
     pandas.DataFrame
-        One row per model: ``features`` (number of columns), ``train``, ``test`` and
-        ``validation`` MAE, and ``seconds`` (training wall time).
+        One row per model: ``features`` (number of columns), ``train``, ``validation`` and
+        ``test`` MAE, and ``seconds`` (training wall time).
     """
     import pandas as pd
 
@@ -323,69 +321,6 @@ def compare_models(models: dict, y, split: Split):
         maes = {part: m["mae"] for part, m in split_metrics(fitted, X, y, split).items()}
         rows[name] = {"features": int(X.shape[1]), **maes, "seconds": seconds}
     return pd.DataFrame(rows).T.astype({"features": int})
-
-
-def kfold_mae(model, X, y, n_splits: int = 5, seed: int = 0) -> np.ndarray:
-    """MAE of each fold of a shuffled k-fold cross-validation (the deck's CV on train).
-
-    Every fold trains a fresh clone of ``model``.
-
-    Returns
-    -------
-    ndarray of shape (n_splits,)
-    """
-    from sklearn.model_selection import KFold
-
-    n_splits = _check_positive_int("n_splits", n_splits, minimum=2)
-    X = np.asarray(X)
-    y = np.asarray(y, dtype=np.float64)
-    if len(X) != len(y):
-        raise ValueError(f"X and y differ in length: {len(X)} vs {len(y)}")
-    maes = []
-    for train, test in KFold(n_splits, shuffle=True, random_state=seed).split(X):
-        fold_model = clone(model).fit(X[train], y[train])
-        maes.append(regression_metrics(y[test], fold_model.predict(X[test]))["mae"])
-    return np.asarray(maes)
-
-
-def p_fold_scores(model, X, y, P, return_predictions: bool = False):
-    """The standard QM7 protocol: train on four folds of ``P``, test on the fifth, five times.
-
-    Parameters
-    ----------
-    model : estimator
-        Cloned for every fold.
-    X, y : arrays
-        Features and targets of all molecules.
-    P : array of shape (n_folds, fold_size)
-        The folds (``qm7.P``).
-    return_predictions : bool
-        Also return the out-of-fold predictions: every molecule of ``P`` predicted by the
-        model that did not train on it.
-
-    Returns
-    -------
-    scores : pandas.DataFrame
-        One row per fold: ``n_train``, ``n_test``, ``mae``, ``rmse``, ``r2``,
-        ``max_abs_error`` (kcal/mol) and ``seconds`` (training wall time).
-    predictions : ndarray of shape (n,)
-        Only with ``return_predictions``; NaN for molecules in no fold.
-    """
-    import pandas as pd
-
-    X = np.asarray(X)
-    y = np.asarray(y, dtype=np.float64)
-    predictions = np.full(len(y), np.nan)
-    rows = []
-    for k, train, test in fold_splits(P):
-        fold_model = clone(model)
-        seconds = timed_fit(fold_model, X[train], y[train])
-        predictions[test] = fold_model.predict(X[test])
-        metrics = regression_metrics(y[test], predictions[test])
-        rows.append({"fold": k, "n_train": len(train), "n_test": len(test), **metrics,
-                     "seconds": seconds})
-    scores = pd.DataFrame(rows).set_index("fold")
-    return (scores, predictions) if return_predictions else scores
 
 
 def gain_importance(model, names, kind: str = "total_gain"):
@@ -441,7 +376,7 @@ class SearchResult(NamedTuple):
 
     best_params: dict
     best_mae: float
-    trials: Any  # pandas.DataFrame: one row per trial, its parameters, dev MAE and seconds
+    trials: Any  # pandas.DataFrame: one row per trial, its parameters, validation MAE, seconds
     seconds: float
 
 
@@ -474,8 +409,8 @@ def _import_optuna():
 def tune_xgboost(
     X_train,
     y_train,
-    X_dev,
-    y_dev,
+    X_validation,
+    y_validation,
     n_trials: int = 20,
     seed: int = 0,
     baseline_columns=None,
@@ -483,19 +418,19 @@ def tune_xgboost(
     space: dict | None = None,
     n_startup_trials: int = 6,
 ) -> SearchResult:
-    """A small Optuna search of XGBoost hyper-parameters, scored by the MAE on a dev set.
+    """A small Optuna search of XGBoost hyper-parameters, scored by the MAE on a validation set.
 
     The tree-structured Parzen estimator (TPE) first samples ``n_startup_trials`` points at
     random, then proposes values where good trials concentrate. The sampler is seeded and the
-    trials run one after another, so the search is reproducible. The validation set is never
-    seen: it stays an honest estimate of the chosen model.
+    trials run one after another, so the search is reproducible. The test set is never seen:
+    it stays an honest estimate of the chosen model.
 
     Parameters
     ----------
     X_train, y_train : arrays
         Training data.
-    X_dev, y_dev : arrays
-        The dev (the deck's "test") set that scores each trial.
+    X_validation, y_validation : arrays
+        The validation set (the deck's "dev" set) that scores each trial.
     n_trials : int
         Budget: number of models trained.
     seed : int
@@ -518,10 +453,10 @@ def tune_xgboost(
 
     optuna = _import_optuna()
 
-    n_trials = _check_positive_int("n_trials", n_trials)
+    n_trials = check_scalar(n_trials, "n_trials", numbers.Integral, min_val=1)
     space = SEARCH_SPACE if space is None else space
     y_train = np.asarray(y_train, dtype=np.float64)
-    y_dev = np.asarray(y_dev, dtype=np.float64)
+    y_validation = np.asarray(y_validation, dtype=np.float64)
 
     def build(params: dict):
         booster = xgb_regressor(params, seed=seed, n_jobs=n_jobs)
@@ -533,7 +468,7 @@ def tune_xgboost(
         params = {name: _suggest(trial, name, spec) for name, spec in space.items()}
         model = build(params)
         trial.set_user_attr("seconds", timed_fit(model, X_train, y_train))
-        return regression_metrics(y_dev, model.predict(X_dev))["mae"]
+        return regression_metrics(y_validation, model.predict(X_validation))["mae"]
 
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no per-trial log lines in outputs
@@ -548,7 +483,8 @@ def tune_xgboost(
     finally:
         optuna.logging.set_verbosity(verbosity)
     rows = [
-        {"trial": t.number, **t.params, "dev_mae": t.value, "seconds": t.user_attrs["seconds"]}
+        {"trial": t.number, **t.params, "validation_mae": t.value,
+         "seconds": t.user_attrs["seconds"]}
         for t in study.trials
     ]
     trials = pd.DataFrame(rows).set_index("trial")

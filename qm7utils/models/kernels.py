@@ -1,4 +1,4 @@
-r"""Kernel ridge regression (chapter 8): kernels, Cholesky solves, nested model selection.
+r"""Kernel ridge regression (chapter 8): kernels, the Cholesky solve, the choice of width.
 
 Kernel ridge regression (KRR) predicts the energy of a molecule :math:`M` as a weighted sum of
 its similarities to the training molecules,
@@ -9,83 +9,76 @@ its similarities to the training molecules,
     (\mathbf K + \lambda \mathbf I)\,\boldsymbol\alpha = \mathbf y ,
 
 where :math:`K_{ij} = k(M_i, M_j)` and :math:`\lambda` is the regularization. The system is
-symmetric positive definite and is solved by a Cholesky factorization (``n^3 / 3`` flops,
-about two seconds for the 5,732 training molecules of a QM7 fold on two cores).
+symmetric positive definite and is solved by a Cholesky factorization (:func:`krr_fit`).
 
-The module holds
-
-* global kernels from vectorised distance computations: :func:`pairwise_distances`
-  (L1 distances with :func:`scipy.spatial.distance.pdist`/``cdist``; squared Euclidean ones
-  with one matrix product), :func:`laplacian_kernel`, :func:`gaussian_kernel`;
-* the solver :func:`krr_fit` and a baseline of per-element energies (:class:`AtomEnergies`),
-  so that the kernel only learns what the atoms' sum does not explain;
-* kernels cached for the whole data set (:class:`DistanceKernel`, :class:`PrecomputedKernel`),
-  optionally over several *views* of each molecule (randomly sorted Coulomb matrices: data
-  augmentation, :func:`coulomb_views`), with :func:`nested_cv` (hyper-parameters chosen on the
-  training folds only), :func:`learning_curve` and :func:`extrapolate_learning_curve`;
-* a local kernel over atomic environments (:func:`fchl19_environments`,
-  :func:`compress_environments`, :func:`local_gaussian_kernels`), the book's frontier model.
-
-All matrices of kernels and distances are computed once for all molecules and indexed per fold:
-the test molecules' *energies* are never used to build them, and hyper-parameters are chosen on
-splits of the training folds.
+Kernels come from distance matrices computed once for all molecules (:class:`DistanceKernel`)
+or from precomputed matrices such as the local kernel over atomic environments
+(:func:`local_gaussian_kernels`), indexed fold by fold: the test molecules' *energies* are never
+used to build them. :func:`fit_predict` fits the residual of the dressed-atom baseline;
+:func:`inner_holdout_search` runs the P-fold protocol with each fold's width and
+regularization chosen on a validation fold held out of its training folds.
 """
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.linalg
 from scipy.spatial.distance import cdist, pdist, squareform
+from sklearn.utils import check_scalar
 
-from ..data import ELEMENTS
 from ..evaluation import fold_splits, regression_metrics
-from ..features import BOHR_TO_ANGSTROM, coulomb_matrix, sort_by_row_norm, upper_triangle
 from ..parallel import available_cores, thread_map
-from ..progress import progress
+from .baseline import DressedAtoms
+
+if TYPE_CHECKING:
+    from ..representations.fchl19 import AtomicEnvironments
 
 __all__ = [
     "FCHL19_CHOICES",
     "FCHL19_GRID",
-    "AtomEnergies",
-    "AtomicEnvironments",
     "CVResult",
     "DistanceKernel",
     "PrecomputedKernel",
-    "compress_environments",
-    "coulomb_views",
-    "element_counts",
     "extrapolate_learning_curve",
-    "fchl19_environments",
     "fit_predict",
     "gaussian_kernel",
+    "inner_holdout_search",
     "krr_fit",
     "laplacian_kernel",
     "learning_curve",
     "local_gaussian_kernels",
-    "nested_cv",
     "pairwise_distances",
     "validation_errors",
 ]
-
-#: Elements of QM7 in the order of the count columns of :func:`element_counts`.
-ELEMENT_ORDER = tuple(ELEMENTS)
 
 #: The grid searched for the FCHL19 local kernel of chapter 8 (widths in the units of the
 #: FCHL19 vectors, regularizations added to the diagonal of the kernel matrix).
 FCHL19_GRID = {"sigmas": (1.0, 1.5, 2.0, 3.0), "regularizations": (1e-5, 1e-4, 1e-3, 1e-2)}
 #: ``(sigma, regularization)`` of the FCHL19 local kernel for each P fold, chosen offline by
-#: :func:`nested_cv` over :data:`FCHL19_GRID` with the full inner training folds
+#: :func:`inner_holdout_search` over :data:`FCHL19_GRID` with the full inner training folds
 #: (``inner_size=None``; 128 principal components per element): on each test fold ``k`` the
 #: pair with the lowest MAE on fold ``k + 1``, trained on the other three training folds. The
 #: search takes several minutes on two cores; chapter 8 reruns it with ``frontier_search``.
 FCHL19_CHOICES = ((1.5, 1e-3), (2.0, 1e-4), (2.0, 1e-4), (2.0, 1e-4), (2.0, 1e-4))
 
 
-# --- Global kernels --------------------------------------------------------------------------
+def _positive(name: str, value) -> float:
+    """``value`` as a float, or an error if it is not a positive, finite number."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    check_scalar(value, name, numbers.Real, min_val=0, include_boundaries="neither")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a positive, finite number, got {value}")
+    return float(value)
+
+
+# --- Distances and global kernels ------------------------------------------------------------
 
 
 def _as_matrix(name: str, A) -> np.ndarray:
@@ -98,33 +91,16 @@ def _as_matrix(name: str, A) -> np.ndarray:
     return A
 
 
-def _check_sigma(sigma) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating, np.integer)):
-        raise ValueError(f"sigma (the kernel width) must be a positive number, got {sigma!r}")
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma (the kernel width) must be a positive number, got {sigma}")
-    return float(sigma)
-
-
 def pairwise_distances(A, B=None, metric: str = "l1", dtype=np.float64) -> np.ndarray:
     r"""Distances between the rows of ``A`` and of ``B`` (or of ``A`` with itself).
 
-    ``"l1"`` (city-block, :math:`\sum_k |a_k - b_k|`) uses SciPy's compiled ``pdist`` (half the
-    pairs when ``B`` is omitted) or ``cdist``; ``"sqeuclidean"``
+    ``"l1"`` (city-block, :math:`\sum_k |a_k - b_k|`) uses SciPy's compiled ``pdist`` /
+    ``cdist`` (on every core, in blocks of rows); ``"sqeuclidean"``
     (:math:`\lVert a - b\rVert^2`) uses one matrix product,
     :math:`\lVert a\rVert^2 + \lVert b\rVert^2 - 2\,a\cdot b`. No Python loop runs over pairs.
 
-    Parameters
-    ----------
-    A : array of shape (n, d)
-    B : array of shape (m, d), optional
-    metric : {"l1", "sqeuclidean"}
-    dtype : numpy dtype
-        Of the result (``float32`` halves the memory of a cached matrix).
-
-    Returns
-    -------
-    ndarray of shape (n, m) or (n, n), with an exact zero diagonal when ``B`` is omitted.
+    ``A`` is (n, d), ``B`` (m, d); the result is (n, m), or (n, n) with an exact zero diagonal
+    when ``B`` is omitted, of type ``dtype`` (``float32`` halves the memory of a cached matrix).
     """
     A = _as_matrix("A", A)
     if B is not None:
@@ -154,9 +130,8 @@ def _l1_distances(A: np.ndarray, B: np.ndarray | None, dtype) -> np.ndarray:
     """L1 distances by SciPy's compiled loop, on every core: blocks of rows, one per task.
 
     SciPy's loop runs on one core but releases the global lock, so threads run blocks side by
-    side (:func:`qm7utils.parallel.thread_map`); every entry is the same number as in one
-    ``cdist`` call. Without ``B`` only the upper triangle is computed (blocks of equal work)
-    and mirrored, as ``pdist`` would.
+    side; every entry is the same number as in one ``cdist`` call. Without ``B`` only the upper
+    triangle is computed (blocks of equal work) and mirrored, as ``pdist`` would.
     """
     workers = available_cores()
     n = len(A)
@@ -187,112 +162,17 @@ def _l1_distances(A: np.ndarray, B: np.ndarray | None, dtype) -> np.ndarray:
 def laplacian_kernel(A, B=None, sigma: float = 1.0) -> np.ndarray:
     r"""Laplacian kernel :math:`k(a, b) = \exp(-\lVert a - b\rVert_1 / \sigma)` (L1 norm).
 
-    Parameters
-    ----------
-    A : array of shape (n, d)
-    B : array of shape (m, d), optional (default: ``A``)
-    sigma : float
-        Kernel width, in the units of the features (kcal/mol-free: for Coulomb matrices, the
-        units of the matrix entries).
+    ``A`` (n, d) and ``B`` (m, d, default ``A``) hold feature vectors; ``sigma`` is the
+    width, in the units of the features.
     """
-    sigma = _check_sigma(sigma)
+    sigma = _positive("sigma", sigma)
     return np.exp(-pairwise_distances(A, B, "l1") / sigma)
 
 
 def gaussian_kernel(A, B=None, sigma: float = 1.0) -> np.ndarray:
     r"""Gaussian kernel :math:`k(a, b) = \exp(-\lVert a - b\rVert_2^2 / 2\sigma^2)`."""
-    sigma = _check_sigma(sigma)
+    sigma = _positive("sigma", sigma)
     return np.exp(-pairwise_distances(A, B, "sqeuclidean") / (2.0 * sigma**2))
-
-
-def krr_fit(K, y, regularization: float, overwrite: bool = False) -> np.ndarray:
-    r"""KRR weights :math:`(\mathbf K + \lambda\mathbf I)^{-1}\mathbf y`, by Cholesky factorization.
-
-    Parameters
-    ----------
-    K : array of shape (n, n)
-        Symmetric positive semi-definite kernel matrix of the training samples.
-    y : array of shape (n,)
-        Training targets.
-    regularization : float
-        :math:`\lambda > 0`, added to the diagonal.
-    overwrite : bool
-        Let the factorization overwrite ``K`` (saves a copy of a large matrix).
-
-    Returns
-    -------
-    ndarray of shape (n,)
-
-    Raises
-    ------
-    ValueError
-        On mismatched shapes, non-finite input, :math:`\lambda \le 0`, or a matrix that is not
-        positive definite even with :math:`\lambda` (the message says to increase it).
-    """
-    K = np.asarray(K, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if K.ndim != 2 or K.shape[0] != K.shape[1]:
-        raise ValueError(f"K must be a square (n, n) kernel matrix, got shape {K.shape}")
-    if y.shape != (K.shape[0],):
-        raise ValueError(f"y must have shape ({K.shape[0]},) to match K, got {y.shape}")
-    if isinstance(regularization, bool) or not np.isfinite(regularization) or regularization <= 0:
-        raise ValueError(f"regularization must be a positive number, got {regularization!r}")
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(K))):
-        raise ValueError("K and y must be finite")
-    if not overwrite:
-        K = K.copy()
-    K[np.diag_indices_from(K)] += regularization
-    try:
-        factor = scipy.linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"K + {regularization:g} I is not positive definite (a kernel matrix computed in "
-            "limited precision, or duplicate samples): increase the regularization"
-        ) from None
-    return scipy.linalg.cho_solve(factor, y, check_finite=False)
-
-
-# --- Per-element baseline --------------------------------------------------------------------
-
-
-def element_counts(Z) -> np.ndarray:
-    """Number of atoms of each element of QM7 (H, C, N, O, S) per molecule, shape (n, 5)."""
-    Z = np.atleast_2d(np.asarray(Z))
-    return np.stack([(Z == z).sum(axis=1) for z in ELEMENT_ORDER], axis=1).astype(np.float64)
-
-
-class AtomEnergies:
-    r"""The "dressed atom" baseline: :math:`E \approx \sum_e n_e\,\varepsilon_e`.
-
-    One energy per element, fitted by least squares on the training molecules. Most of an
-    atomization energy is the sum of its atoms' shares (a C-H bond is worth about the same
-    everywhere), so a kernel model fitted to the *residual* only has to learn how the
-    environment shifts each share: a smaller, smoother target.
-    """
-
-    def fit(self, Z, y) -> AtomEnergies:
-        """Fit per-element energies (kcal/mol per atom) to molecules ``Z`` with energies ``y``."""
-        counts = element_counts(Z)
-        y = np.asarray(y, dtype=np.float64)
-        if y.shape != (counts.shape[0],):
-            raise ValueError(
-                f"y must have one energy per molecule ({counts.shape[0]}), got {y.shape}"
-            )
-        self.energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
-        return self
-
-    def predict(self, Z) -> np.ndarray:
-        """Sum of the fitted per-element energies of each molecule."""
-        if not hasattr(self, "energies_"):
-            raise ValueError("AtomEnergies is not fitted yet: call fit(Z, y) first")
-        return element_counts(Z) @ self.energies_
-
-    def as_dict(self) -> dict[str, float]:
-        """The fitted energy of each element, by symbol."""
-        return {ELEMENTS[z]: float(e) for z, e in zip(ELEMENT_ORDER, self.energies_, strict=True)}
-
-
-# --- Kernels cached over the whole data set --------------------------------------------------
 
 
 def _views(rows: np.ndarray, n: int, n_views: int) -> np.ndarray:
@@ -311,10 +191,11 @@ class DistanceKernel:
     Parameters
     ----------
     distances : array of shape (n_views * n, n_views * n)
-        Row ``r * n + i`` is view ``r`` of molecule ``i``.
+        Row ``r * n + i`` is view ``r`` of molecule ``i`` (e.g. the sorted Coulomb matrices of
+        all molecules, then a randomly sorted one of each).
     kind : {"laplacian", "gaussian"}
     n_views : int
-        Views per molecule (1, or the number of randomly sorted matrices of each molecule).
+        Views per molecule.
     """
 
     def __init__(self, distances, kind: str = "laplacian", n_views: int = 1):
@@ -323,7 +204,8 @@ class DistanceKernel:
             raise ValueError(f"distances must be a square matrix, got shape {distances.shape}")
         if kind not in ("laplacian", "gaussian"):
             raise ValueError(f"kind must be 'laplacian' or 'gaussian', got {kind!r}")
-        if n_views < 1 or distances.shape[0] % n_views:
+        check_scalar(n_views, "n_views", numbers.Integral, min_val=1)
+        if distances.shape[0] % n_views:
             raise ValueError(
                 f"{distances.shape[0]} rows cannot hold {n_views} views of every molecule"
             )
@@ -334,7 +216,7 @@ class DistanceKernel:
 
     def __call__(self, rows, cols, sigma: float) -> np.ndarray:
         """Kernel between every view of molecules ``rows`` and of molecules ``cols``."""
-        sigma = _check_sigma(sigma)
+        sigma = _positive("sigma", sigma)
         r = _views(np.asarray(rows), self.n_molecules, self.n_views)
         c = _views(np.asarray(cols), self.n_molecules, self.n_views)
         block = self.distances[np.ix_(r, c)].astype(np.float64)
@@ -355,8 +237,6 @@ class PrecomputedKernel:
     n_views = 1
 
     def __init__(self, matrices: dict[float, np.ndarray]):
-        if not matrices:
-            raise ValueError("matrices is empty: pass {sigma: K}")
         shapes = {np.shape(K) for K in matrices.values()}
         if len(shapes) != 1 or len(next(iter(shapes))) != 2:
             raise ValueError(f"all kernel matrices must be square and of one shape, got {shapes}")
@@ -374,55 +254,43 @@ class PrecomputedKernel:
         return np.asarray(K[np.ix_(np.asarray(rows), np.asarray(cols))], dtype=np.float64)
 
 
-def coulomb_views(Z, R, n_views: int, rng: np.random.Generator, noise: float = 1.0,
-                  include_sorted: bool = True) -> np.ndarray:
-    r"""Several sorted Coulomb matrices per molecule: the sorted one and random sortings.
+# --- The solver and the dressed-atom residual ------------------------------------------------
 
-    A random sorting (Montavon et al. 2012) orders the rows by :math:`\lVert C_I\rVert +
-    \varepsilon_I`, :math:`\varepsilon_I \sim \mathcal N(0, \text{noise}^2)`, so atoms whose
-    row norms are close trade places at random: each view is a valid Coulomb matrix of the same
-    molecule. Used as extra training samples (data augmentation) they teach a kernel model that
-    these orderings describe one molecule.
 
-    Parameters
-    ----------
-    Z, R : arrays of shape (n, n_atoms) and (n, n_atoms, 3)
-        Nuclear charges and coordinates (Bohr).
-    n_views : int
-        Views per molecule.
-    rng : numpy.random.Generator
-    noise : float
-        Standard deviation of the noise on the row norms.
-    include_sorted : bool
-        Make view 0 the plainly sorted matrix (no noise); the others are random.
+def krr_fit(K, y, regularization: float, overwrite: bool = False) -> np.ndarray:
+    r"""KRR weights :math:`(\mathbf K + \lambda\mathbf I)^{-1}\mathbf y`, by Cholesky factorization.
 
-    Returns
-    -------
-    ndarray of shape (n_views * n, n_atoms (n_atoms + 1) / 2)
-        Unrolled upper triangles; view ``r`` of molecule ``i`` in row ``r * n + i`` (the layout of
-        :class:`DistanceKernel`).
+    ``K`` (n, n) is the kernel matrix of the training samples, ``y`` (n,) their targets,
+    ``regularization`` :math:`\lambda > 0`; ``overwrite=True`` lets the factorization overwrite
+    ``K`` (saves a copy of a large matrix). Raises ``ValueError`` on bad input or on a matrix
+    that is not positive definite even with :math:`\lambda` (the message says to increase it).
     """
-    if isinstance(n_views, bool) or not isinstance(n_views, (int, np.integer)) or n_views < 1:
-        raise ValueError(f"n_views must be an integer >= 1, got {n_views!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator, e.g. np.random.default_rng(0)")
-    C = coulomb_matrix(Z, R)
-    views = []
-    for r in range(n_views):
-        if r == 0 and include_sorted:
-            views.append(upper_triangle(sort_by_row_norm(C)))
-        else:
-            views.append(upper_triangle(sort_by_row_norm(C, noise=noise, rng=rng)))
-    return np.concatenate(views)
-
-
-# --- Fitting, model selection and learning curves --------------------------------------------
+    K = np.asarray(K, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
+        raise ValueError(f"K must be a square (n, n) kernel matrix, got shape {K.shape}")
+    if y.shape != (K.shape[0],):
+        raise ValueError(f"y must have shape ({K.shape[0]},) to match K, got {y.shape}")
+    regularization = _positive("regularization", regularization)
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(K))):
+        raise ValueError("K and y must be finite")
+    if not overwrite:
+        K = K.copy()
+    K[np.diag_indices_from(K)] += regularization  # K + lambda I
+    try:  # K + lambda I = L L^T
+        L = scipy.linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"K + {regularization:g} I is not positive definite (a kernel matrix computed in "
+            "limited precision, or duplicate samples): increase the regularization"
+        ) from None
+    return scipy.linalg.cho_solve(L, y, check_finite=False)  # two triangular solves
 
 
 def _baseline(baseline: str, Z, y, train, predict):
-    """Baseline predictions for molecules ``predict`` fitted on ``train``."""
+    """Baseline energies of molecules ``train`` and ``predict``, fitted on ``train``."""
     if baseline == "atoms":
-        model = AtomEnergies().fit(Z[train], y[train])
+        model = DressedAtoms().fit(Z[train], y[train])
         return model.predict(Z[train]), model.predict(Z[predict])
     if baseline == "mean":
         mean = float(np.mean(y[train]))
@@ -435,19 +303,22 @@ def fit_predict(
 ) -> np.ndarray:
     """Fit KRR on molecules ``train`` (every view) and predict molecules ``test``.
 
-    The prediction for a molecule with several views is the mean over its views.
+    The kernel learns the residual of the baseline; the prediction for a molecule with several
+    views is the mean over its views.
 
     Parameters
     ----------
     kernel : DistanceKernel or PrecomputedKernel
+        ``kernel(rows, cols, sigma)`` gives a block of the kernel matrix.
     y : array of shape (n,)
         Energies of all molecules (only ``y[train]`` is used).
     Z : array of shape (n, n_atoms)
-        Nuclear charges (for the per-element baseline).
+        Nuclear charges (for the dressed-atom baseline).
     train, test : index arrays
     sigma, regularization : float
     baseline : {"atoms", "mean"}
-        Fit the kernel to the residual of :class:`AtomEnergies` or of the training mean.
+        Fit the kernel to the residual of
+        :class:`~qm7utils.models.baseline.DressedAtoms` or of the training mean.
     """
     y = np.asarray(y, dtype=np.float64)
     train, test = np.asarray(train), np.asarray(test)
@@ -459,12 +330,16 @@ def fit_predict(
     return (K_test @ alpha).reshape(m, len(test)).mean(axis=0) + base_test
 
 
+# --- Choosing the width and regularization, learning curves ----------------------------------
+
+
 def validation_errors(
     kernel, y, Z, train, valid, sigmas: Sequence[float], regularizations: Sequence[float],
     baseline: str = "atoms",
 ) -> np.ndarray:
     """Validation MAE of every (width, regularization) pair: the error surface.
 
+    Fits on molecules ``train`` and scores on molecules ``valid``; nothing else is read.
     Returns an array of shape (len(sigmas), len(regularizations)); a pair whose matrix is not
     positive definite gets ``inf``.
     """
@@ -489,7 +364,7 @@ def validation_errors(
 
 @dataclass
 class CVResult:
-    """What :func:`nested_cv` measured on each of the five P folds."""
+    """What :func:`inner_holdout_search` measured on each of the P folds."""
 
     name: str
     folds: list[dict] = field(default_factory=list)
@@ -527,56 +402,53 @@ class CVResult:
         return f"{self.name}: {self.mae:.2f} ± {self.std:.2f} kcal/mol"
 
 
-def nested_cv(
+def inner_holdout_search(
     kernel, y, Z, P, sigmas: Sequence[float], regularizations: Sequence[float],
     name: str = "KRR", inner_size: int | None = None, baseline: str = "atoms", seed: int = 0,
     fixed: Sequence[tuple[float, float]] | None = None,
 ) -> CVResult:
-    """The standard QM7 protocol with hyper-parameters chosen inside the training folds.
+    """The P-fold protocol, each fold's width and regularization chosen on a held-out fold.
 
-    For each test fold ``k`` of ``P`` (train on the other four): the next fold, ``k + 1``, is
-    the inner validation set, and the remaining three folds (optionally a random subset of
-    ``inner_size`` of them, to save time) the inner training set; the (width, regularization)
-    pair with the lowest inner validation MAE is refitted on all four training folds and
-    evaluated on fold ``k``. The test fold is never used to choose anything.
+    For each test fold ``k`` of ``P`` (train on the other folds): fold ``k + 1`` is held out of
+    the training folds as the validation set, and the remaining folds (optionally a random
+    subset of ``inner_size`` of their molecules, to save time) train the model for each
+    (width, regularization) pair of the grid; the pair with the lowest validation MAE is refitted
+    on all training folds and evaluated on fold ``k``. The test fold is never used to choose
+    anything. This is one inner split per test fold, not a nested cross-validation (which
+    would repeat the choice with each training fold held out in turn, at several times the cost).
 
     Parameters
     ----------
-    kernel : DistanceKernel or PrecomputedKernel
-    y, Z : arrays
-        Energies (kcal/mol) and nuclear charges of all molecules.
+    kernel, y, Z, baseline
+        As in :func:`fit_predict` (energies and charges of all molecules).
     P : array of shape (n_folds, fold_size)
     sigmas, regularizations : sequences of float
         The grid; a 1 x 1 grid skips the search.
-    name : str
     inner_size : int, optional
-        Size of the inner training subset (all three folds by default).
-    baseline : {"atoms", "mean"}
-    seed : int
-        Seed of the inner subset.
+        Size of the inner training subset, drawn with ``seed`` (default: all of it).
     fixed : sequence of (sigma, regularization), optional
-        One pair per fold, chosen beforehand on that fold's training folds (for example by
-        another model's search): no search is run, ``sigmas`` and ``regularizations`` only
-        describe the grid the pairs came from.
+        One pair per fold, chosen beforehand on that fold's training folds (e.g. by another
+        model's search): no search is run; ``sigmas`` and ``regularizations`` describe the grid.
     """
     start = time.perf_counter()
-    P = np.asarray(P)
-    y = np.asarray(y, dtype=np.float64)
-    Z = np.asarray(Z)
+    P, y, Z = np.asarray(P), np.asarray(y, dtype=np.float64), np.asarray(Z)
+    n_folds = P.shape[0]
     if len(sigmas) == 0 or len(regularizations) == 0:
         raise ValueError("sigmas and regularizations must each hold at least one value")
-    result = CVResult(name, sigmas=tuple(sigmas), regularizations=tuple(regularizations))
-    predictions = np.full(len(y), np.nan)
-    rng = np.random.default_rng(seed)
-    n_folds = P.shape[0]
     if fixed is not None and len(fixed) != n_folds:
         raise ValueError(f"fixed must hold one (sigma, regularization) per fold ({n_folds}), "
                          f"got {len(fixed)}")
-    for k, train, test in progress(fold_splits(P), desc=name, total=n_folds):
+    if fixed is None and len(sigmas) * len(regularizations) == 1:
+        fixed = [(sigmas[0], regularizations[0])] * n_folds  # nothing to choose
+    result = CVResult(name, sigmas=tuple(sigmas), regularizations=tuple(regularizations))
+    result.predictions = np.full(len(y), np.nan)
+    rng = np.random.default_rng(seed)
+    for k, train, test in fold_splits(P):
         if fixed is not None:
             surface = np.full((1, 1), np.nan)
             sigma, lam = (float(v) for v in fixed[k])
-        elif len(sigmas) * len(regularizations) > 1:
+        else:
+            # The choice, inside the training folds: fold k + 1 validates, the others train.
             valid = np.sort(P[(k + 1) % n_folds])
             inner = np.setdiff1d(train, valid)
             if inner_size is not None and inner_size < len(inner):
@@ -584,23 +456,18 @@ def nested_cv(
             surface = validation_errors(kernel, y, Z, inner, valid, sigmas, regularizations,
                                         baseline)
             if not np.isfinite(surface).any():
-                raise ValueError(
-                    f"{name}: no (sigma, regularization) pair of the grid gave a positive "
-                    "definite matrix: use larger regularizations"
-                )
+                raise ValueError(f"{name}: no (sigma, regularization) pair of the grid gave a "
+                                 "positive definite matrix: use larger regularizations")
             i, j = np.unravel_index(np.argmin(surface), surface.shape)
-        else:
-            surface, i, j = np.full((1, 1), np.nan), 0, 0
-        if fixed is None:
             sigma, lam = float(sigmas[i]), float(regularizations[j])
+        # The test: refit on all training folds, predict fold k (its energies are read here only).
         pred = fit_predict(kernel, y, Z, train, test, sigma, lam, baseline)
-        predictions[test] = pred
+        result.predictions[test] = pred
         result.surfaces.append(surface)
         result.folds.append(
             {"fold": k, "sigma": sigma, "regularization": lam, "n_train": len(train),
              "n_test": len(test), **regression_metrics(y[test], pred)}
         )
-    result.predictions = predictions
     result.wall_time_s = time.perf_counter() - start
     return result
 
@@ -614,21 +481,15 @@ def learning_curve(
     For fold ``k`` the training molecules of the other folds are shuffled once (``seed``) and
     the first ``n`` of them train the model, so the subsets are nested; the test set is the
     whole fold ``k``. The width and regularization of fold ``k`` are ``hyperparameters[k]``
-    (those chosen by :func:`nested_cv` on the full training set).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``model``, ``fold``, ``n_train``, ``mae``.
+    (those chosen by :func:`inner_holdout_search` on the full training set). Returns a
+    :class:`pandas.DataFrame` with columns ``model``, ``fold``, ``n_train``, ``mae``.
     """
     import pandas as pd
 
     P = np.asarray(P)
     if len(hyperparameters) != P.shape[0]:
-        raise ValueError(
-            f"hyperparameters must hold one (sigma, regularization) per fold ({P.shape[0]}), "
-            f"got {len(hyperparameters)}"
-        )
+        raise ValueError(f"hyperparameters must hold one (sigma, regularization) per fold "
+                         f"({P.shape[0]}), got {len(hyperparameters)}")
     rows = []
     rng = np.random.default_rng(seed)
     for k, train, test in fold_splits(P):
@@ -649,41 +510,21 @@ def extrapolate_learning_curve(n_train, mae, target: float) -> tuple[float, floa
     Kernel models give learning curves close to a power law, :math:`\text{MAE} \approx
     c\,N^{-a}`: a straight line on log-log axes. The line is fitted by least squares to
     :math:`\log \text{MAE}` against :math:`\log N` on the larger half of the sizes
-    (:math:`N \ge` their median), where the curve is straightest; the legend of
-    :func:`qm7utils.plots.learning_curve_figure` shows the same slope. An extrapolation, not a
+    (:math:`N \ge` their median), where the curve is straightest. An extrapolation, not a
     promise: nothing guarantees that the line stays straight beyond the data.
 
-    Parameters
-    ----------
-    n_train : sequence of int
-        Training-set sizes (at least two different ones in the larger half).
-    mae : sequence of float
-        The mean test MAE at each size (positive).
-    target : float
-        The MAE to reach (positive, same units as ``mae``).
-
-    Returns
-    -------
-    (slope, n_needed) : tuple of float
-        The exponent :math:`a` (positive for a falling curve) and the training-set size at
-        which the line reaches ``target``.
-
-    Raises
-    ------
-    ValueError
-        On mismatched or non-positive input, too few sizes, or a curve that does not fall
-        (it never reaches a lower target).
+    Returns the exponent :math:`a` (positive for a falling curve) and the training-set size
+    at which the line reaches the MAE ``target``. Raises ``ValueError`` on mismatched or
+    non-positive input, fewer than two sizes in the larger half, or a curve that does not fall.
     """
     n = np.asarray(n_train, dtype=np.float64)
     mae = np.asarray(mae, dtype=np.float64)
     if n.ndim != 1 or n.shape != mae.shape:
-        raise ValueError(f"n_train and mae must be 1-D and of one length, got {n.shape} and "
+        raise ValueError(f"n_train and mae must be 1-D and of one length, got {n.shape}, "
                          f"{mae.shape}")
-    if not (np.all(np.isfinite(n)) and np.all(n > 0) and np.all(np.isfinite(mae))
-            and np.all(mae > 0)):
+    if not (np.all(np.isfinite(n) & (n > 0)) and np.all(np.isfinite(mae) & (mae > 0))):
         raise ValueError("n_train and mae must be positive and finite (they are log-transformed)")
-    if isinstance(target, bool) or not np.isfinite(target) or target <= 0:
-        raise ValueError(f"target must be a positive MAE, got {target!r}")
+    target = _positive("target", target)
     upper = n >= np.median(n)
     if len(np.unique(n[upper])) < 2:
         raise ValueError("the larger half of the sizes needs at least two different n_train "
@@ -695,122 +536,7 @@ def extrapolate_learning_curve(n_train, mae, target: float) -> tuple[float, floa
     return float(-slope), float(np.exp((np.log(target) - intercept) / slope))
 
 
-# --- Local kernels over atomic environments (the frontier model) -----------------------------
-
-
-@dataclass(frozen=True)
-class AtomicEnvironments:
-    """One feature vector per atom, with its element and its molecule.
-
-    Attributes
-    ----------
-    features : ndarray of shape (n_atoms, d), float32
-    element : ndarray of shape (n_atoms,), int
-        Nuclear charge of each atom.
-    molecule : ndarray of shape (n_atoms,), int
-        Index of each atom's molecule, non-decreasing (a molecule's atoms are contiguous).
-    n_molecules : int
-    """
-
-    features: np.ndarray
-    element: np.ndarray
-    molecule: np.ndarray
-    n_molecules: int
-
-    def __post_init__(self):
-        n = self.features.shape[0]
-        if self.features.ndim != 2 or self.element.shape != (n,) or self.molecule.shape != (n,):
-            raise ValueError("features (n_atoms, d), element (n_atoms,) and molecule (n_atoms,) "
-                             "must describe the same atoms")
-        if n and (np.any(np.diff(self.molecule) < 0) or self.molecule[-1] >= self.n_molecules):
-            raise ValueError("molecule must be non-decreasing and below n_molecules")
-
-    def __repr__(self) -> str:
-        return (f"AtomicEnvironments(n_molecules={self.n_molecules}, "
-                f"n_atoms={self.features.shape[0]}, dim={self.features.shape[1]})")
-
-
-def fchl19_environments(Z, R, elements: Sequence[int] = ELEMENT_ORDER,
-                        **options) -> AtomicEnvironments:
-    """FCHL19 atomic environments (Christensen et al. 2020), computed with ``qmllib``.
-
-    FCHL19 describes each atom by Gaussian-smeared two-body (distances) and three-body
-    (distances and angles) distributions of its neighbours, element by element, with cut-offs
-    of 8 Angstrom. With the five elements of QM7 a vector has 720 values.
-
-    Parameters
-    ----------
-    Z : array of shape (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (b, n, 3)
-        Coordinates in **Bohr** (converted to Angstrom, the unit of FCHL19's parameters).
-    elements : sequence of int
-        Elements the representation has channels for.
-    **options
-        Passed on to :func:`qmllib.representations.generate_fchl19` (its defaults are the
-        published ones).
-    """
-    try:
-        from qmllib.representations import generate_fchl19
-    except ImportError as error:  # pragma: no cover - qmllib is a dependency of the book
-        raise ImportError("FCHL19 needs qmllib: pip install qmllib") from error
-    Z = np.asarray(Z)
-    R = np.asarray(R, dtype=np.float64)
-    if Z.ndim != 2 or R.shape != Z.shape + (3,):
-        raise ValueError(f"Z must be (b, n) and R (b, n, 3), got {Z.shape} and {R.shape}")
-    n_atoms = (Z > 0).sum(axis=1)
-    if np.any((Z > 0) != (np.arange(Z.shape[1])[None, :] < n_atoms[:, None])):
-        raise ValueError("real atoms must come first in every row of Z (padding last)")
-    blocks = [
-        generate_fchl19(Z[i, :k], R[i, :k] * BOHR_TO_ANGSTROM, elements=list(elements),
-                        **options).astype(np.float32)
-        for i, k in enumerate(progress(n_atoms, desc="FCHL19"))
-    ]
-    mask = Z > 0
-    return AtomicEnvironments(
-        features=np.concatenate(blocks),
-        element=Z[mask].astype(np.int64),
-        molecule=np.repeat(np.arange(Z.shape[0]), n_atoms),
-        n_molecules=Z.shape[0],
-    )
-
-
-def compress_environments(env: AtomicEnvironments, n_components: int) -> AtomicEnvironments:
-    """Project each element's environments on their leading principal axes.
-
-    A local kernel only compares atoms of the same element, and the environments of one element
-    fill a small part of the 720 dimensions: about a hundred principal components keep their
-    distances nearly exactly, and make the matrix products of :func:`local_gaussian_kernels`
-    several times cheaper. Each element is centred on its own mean, which changes no distance
-    between two atoms of that element. Uses no energies. If ``n_components`` exceeds the
-    dimension, the extra columns are zero.
-
-    Parameters
-    ----------
-    env : AtomicEnvironments
-    n_components : int
-        Principal components kept per element.
-
-    Returns
-    -------
-    AtomicEnvironments
-        The same atoms with ``n_components`` features each (float32). Check what the
-        compression changes by comparing :func:`local_gaussian_kernels` of both on a sample.
-    """
-    if n_components < 1:
-        raise ValueError(f"n_components must be >= 1, got {n_components}")
-    X = env.features
-    out = np.zeros((X.shape[0], n_components), dtype=np.float32)
-    for z in np.unique(env.element):
-        rows = np.flatnonzero(env.element == z)
-        centred = X[rows] - X[rows].mean(axis=0, dtype=np.float64).astype(X.dtype)
-        # The d x d covariance from one single-precision product of the centred vectors;
-        # its eigenvectors are the principal axes.
-        covariance = (centred.T @ centred).astype(np.float64) / len(rows)
-        _, vectors = np.linalg.eigh(covariance)
-        top = vectors[:, ::-1][:, :n_components].astype(np.float32)
-        out[rows, : top.shape[1]] = centred @ top
-    return AtomicEnvironments(out, env.element, env.molecule, env.n_molecules)
+# --- The local kernel over atomic environments (the frontier model) --------------------------
 
 
 def local_gaussian_kernels(
@@ -825,51 +551,40 @@ def local_gaussian_kernels(
                    \exp\!\left(-\frac{\lVert x_I - x_J \rVert^2}{2\sigma^2}\right)
 
     (the FCHL19 kernel of Christensen et al. 2020). The squared distances of a block of atoms
-    come from one float32 matrix product (:math:`\lVert x\rVert^2 + \lVert y\rVert^2 -
-    2\,x\cdot y`), the exponentials are summed over each molecule's atoms with
-    :func:`numpy.add.reduceat`; no Python loop runs over pairs. Without ``other`` the symmetric
-    matrix of ``env`` with itself is computed, each pair of molecules once. Several widths
-    share the matrix products.
+    come from one matrix product (:math:`\lVert x\rVert^2 + \lVert y\rVert^2 - 2\,x\cdot y`) in
+    the precision of the features (float32 for FCHL19), the exponentials are summed over each
+    molecule's atoms with :func:`numpy.add.reduceat` in double precision; no Python loop runs
+    over pairs. Without ``other`` the symmetric matrix of ``env`` with itself is computed, each
+    pair of molecules once. Several widths share the matrix products.
 
-    Parameters
-    ----------
-    env : AtomicEnvironments
-    sigmas : sequence of float
-        Kernel widths.
-    other : AtomicEnvironments, optional
-        Columns of the result; by default ``env`` itself.
-    chunk_atoms : int
-        Atoms per block of rows (memory: ``chunk_atoms * n_atoms * 8`` bytes per element).
-
-    Returns
-    -------
-    dict
-        ``{sigma: K}``, ``K`` of shape (env.n_molecules, other.n_molecules), float64.
+    ``env`` and ``other`` (the columns; default ``env``) are
+    :class:`~qm7utils.representations.fchl19.AtomicEnvironments`; ``chunk_atoms`` atoms make a
+    block of rows (memory: ``chunk_atoms * n_atoms * 8`` bytes per element). Returns
+    ``{sigma: K}``, ``K`` of shape (env.n_molecules, other.n_molecules), float64.
     """
-    sigmas = [_check_sigma(s) for s in sigmas]
+    sigmas = [_positive("sigma", s) for s in sigmas]
     if not sigmas:
         raise ValueError("sigmas is empty")
     symmetric = other is None
     other = env if other is None else other
     if env.features.shape[1] != other.features.shape[1]:
         raise ValueError("env and other must have the same number of features")
+    dtype = np.result_type(env.features, other.features)
     K = {s: np.zeros((env.n_molecules, other.n_molecules)) for s in sigmas}
-    scales = {s: np.float32(-0.5 / s**2) for s in sigmas}
+    scales = {s: dtype.type(-0.5 / s**2) for s in sigmas}
     workers = available_cores()
     for z in np.unique(env.element):
         rows = np.flatnonzero(env.element == z)
         cols = np.flatnonzero(other.element == z)
         if not len(cols):
             continue
-        X, mol_x = env.features[rows], env.molecule[rows]
-        Y, mol_y = other.features[cols], other.molecule[cols]
+        X, mol_x = env.features[rows].astype(dtype, copy=False), env.molecule[rows]
+        Y, mol_y = other.features[cols].astype(dtype, copy=False), other.molecule[cols]
         # Augmented vectors: [x, |x|^2, 1] . [-2y, 1, |y|^2] = |x - y|^2 in one product.
-        sq_x = np.einsum("ij,ij->i", X, X, dtype=np.float32)
-        sq_y = np.einsum("ij,ij->i", Y, Y, dtype=np.float32)
-        one_x = np.ones_like(sq_x)
-        one_y = np.ones_like(sq_y)
-        Xa = np.concatenate([X, sq_x[:, None], one_x[:, None]], axis=1)
-        Ya = np.concatenate([-2.0 * Y, one_y[:, None], sq_y[:, None]], axis=1)
+        sq_x = np.einsum("ij,ij->i", X, X, dtype=dtype)
+        sq_y = np.einsum("ij,ij->i", Y, Y, dtype=dtype)
+        Xa = np.concatenate([X, sq_x[:, None], np.ones_like(sq_x)[:, None]], axis=1)
+        Ya = np.concatenate([-2.0 * Y, np.ones_like(sq_y)[:, None], sq_y[:, None]], axis=1)
         # Blocks of rows end at molecule boundaries.
         starts = np.flatnonzero(np.r_[True, mol_x[1:] != mol_x[:-1]])
         bounds = [0]

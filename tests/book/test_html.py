@@ -45,3 +45,13 @@ def test_book_features(html_dir, pages):
         if NOTEBOOK_PAGE.match(page):
             assert "mybinder.org" in html, f"{page}: Binder launch button"
             assert "colab.research.google.com" in html, f"{page}: Colab launch button"
+
+
+def test_the_api_reference_is_generated_from_the_docstrings(html_dir, pages):
+    assert "book/api.html" in pages
+    html = (html_dir / "book" / "api.html").read_text()
+    for name in ("qm7utils.setup", "qm7utils.data.load_qm7", "qm7utils.book.display.show_source",
+                 "qm7utils.book.params.check_parameters"):
+        assert f'id="{name}"' in html, f"{name} is not documented on the API page"
+    assert "_modules/qm7utils/" in html, "no links to the highlighted source (viewcode)"
+    assert "set_fit_request" not in html  # scikit-learn's routing methods are left out

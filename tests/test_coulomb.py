@@ -1,4 +1,4 @@
-"""qm7utils.features: values, shapes, invariances and errors."""
+"""qm7utils.representations.coulomb: values, shapes, invariances, errors, the file's convention."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from molecules import batch, benzene, methane, methanol, random_rotation, water
-from qm7utils import features as F
+from qm7utils.chem import BOHR_TO_ANGSTROM
+from qm7utils.representations import coulomb as F
 
 
 def test_coulomb_matrix_of_water_by_hand():
@@ -43,7 +44,7 @@ def test_distance_matrix_units():
     D = F.distance_matrix(Z, R)
     DA = F.distance_matrix(Z, R, unit="angstrom")
     assert DA[0, 1] == pytest.approx(np.hypot(0.7572, 0.5858), rel=1e-12)
-    np.testing.assert_allclose(DA, D * F.BOHR_TO_ANGSTROM)
+    np.testing.assert_allclose(DA, D * BOHR_TO_ANGSTROM)
     assert np.all(np.diag(D) == 0)
 
 
@@ -90,6 +91,26 @@ def test_sorted_rows_have_descending_norms():
         C = F.sorted_coulomb_matrix(Z, R, norm=norm)
         norms = F.row_norms(C, norm)
         assert np.all(np.diff(norms, axis=1) <= 1e-12)
+
+
+def test_row_norm_order_is_the_permutation_of_the_sorted_matrix():
+    Z, R = methanol()
+    C = F.coulomb_matrix(Z, R)
+    order = F.row_norm_order(C, "l1")
+    np.testing.assert_array_equal(C[np.ix_(order, order)], F.sort_by_row_norm(C, "l1"))
+    assert order[0] == 1  # the oxygen
+    # Batched, with padding last; with noise, a random order among close norms.
+    Zb, Rb = batch(methanol(), benzene())
+    Cb = F.coulomb_matrix(Zb, Rb)
+    orders = F.row_norm_order(Cb)
+    assert orders.shape == (2, 23) and set(orders[1, :12]) == set(range(12))
+    rng = np.random.default_rng(0)
+    noisy = {tuple(F.row_norm_order(Cb, noise=1.0, rng=rng)[1, :6]) for _ in range(20)}
+    assert len(noisy) > 1 and all(set(o) == set(range(6)) for o in noisy)  # carbons first
+    with pytest.raises(ValueError, match="noise"):
+        F.row_norm_order(C, noise=-1.0)
+    with pytest.raises(ValueError, match="random generator"):
+        F.row_norm_order(C, noise=1.0)
 
 
 def test_upper_triangle_shape_and_order():
@@ -160,6 +181,56 @@ def test_coincident_atoms_and_bad_options():
         F.eigenvalues(np.array([[1.0, 2.0], [0.0, 1.0]]))
 
 
+# --- the convention of the stored X ---------------------------------------------------------
+
+
+def _distorted_methanol():
+    """Methanol with its atoms shaken (seed 1): no symmetry, and l1 and l2 orders differ."""
+    Z, R = methanol()
+    return Z, R + np.random.default_rng(1).normal(0.0, 0.3, R.shape)
+
+
+def test_check_file_convention_finds_the_sorting_rule():
+    Z, R = batch(water(), methane(), methanol(), _distorted_methanol())
+    C = F.coulomb_matrix(Z, R)
+    X = F.sort_by_row_norm(C, "l1").astype(np.float32)  # the file stores single precision
+    l1 = F.check_file_convention(Z, R, X, norm="l1")
+    assert l1["agrees"].all() and l1["agrees_up_to_ties"].all()
+    assert (l1["max_abs_diff"] < 1e-4).all()
+    assert l1["has_tie"].tolist() == [True, True, True, False]  # equivalent hydrogens
+    # Orders of symmetric molecules agree, but the distorted molecule's l2 order differs
+    # from its l1 order: the l2 convention does not reproduce its X.
+    l2 = F.check_file_convention(Z, R, X, norm="l2")
+    assert l2["agrees_up_to_ties"].tolist() == [True, True, True, False]
+    assert not l2.loc[3, "agrees"] and l2.loc[3, "max_abs_diff"] > 0.1
+    # A matrix of another molecule is not explained by any tie.
+    wrong = X.copy()
+    wrong[0] = X[1]
+    assert not F.check_file_convention(Z, R, wrong)["agrees_up_to_ties"][0]
+    with pytest.raises(ValueError, match="must have shape"):
+        F.check_file_convention(Z, R, X[:, :5, :5])
+    with pytest.raises(ValueError, match="a batch"):
+        F.check_file_convention(Z[0], R[0], X[0])
+    with pytest.raises(ValueError, match="norm"):
+        F.check_file_convention(Z, R, X, norm="max")
+
+
+def test_check_file_convention_accepts_any_order_of_tied_atoms_and_nothing_else():
+    Z, R = batch(methanol())
+    C = F.coulomb_matrix(Z, R)
+    shuffled = np.array([5, 2, 0, 4, 1, 3, *range(6, 23)])  # not in descending row sums
+    X = C[:, shuffled][:, :, shuffled]
+    strict = F.check_file_convention(Z, R, X, norm="l1")
+    assert not strict["agrees"][0] and not strict["agrees_up_to_ties"][0]
+    # Were every atom tied (tie_tol huge), any order would be a valid tie break ...
+    loose = F.check_file_convention(Z, R, X, norm="l1", tie_tol=1e3)
+    assert loose["has_tie"][0] and loose["agrees_up_to_ties"][0]
+    # ... but only for the molecule's own matrix.
+    other = X.copy()
+    other[0, 0, 1] = other[0, 1, 0] = other[0, 0, 1] + 0.5
+    assert not F.check_file_convention(Z, R, other, tie_tol=1e3)["agrees_up_to_ties"][0]
+
+
 # --- the real file ------------------------------------------------------------------------
 
 #: Row sums that differ by less than this (relative) count as tied: symmetric atoms whose sums
@@ -215,3 +286,14 @@ def test_spectra_of_X_and_recomputed_matrices_agree(qm7):
     ev_file = F.eigenvalues(qm7.X)
     ev_ours = F.eigenvalues(F.coulomb_matrix(qm7.Z, qm7.R))
     np.testing.assert_allclose(ev_ours, ev_file, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.data
+def test_qm7_x_is_sorted_by_row_sum_up_to_six_ties(qm7):
+    l1 = F.check_file_convention(qm7.Z, qm7.R, qm7.X, norm="l1")
+    assert int(l1["agrees"].sum()) == 7159
+    assert l1["agrees_up_to_ties"].all()
+    assert l1.index[~l1["agrees"]].tolist() == [16, 446, 559, 561, 726, 1026]
+    assert l1.loc[~l1["agrees"], "has_tie"].all()
+    l2 = F.check_file_convention(qm7.Z, qm7.R, qm7.X, norm="l2")
+    assert l2["agrees_up_to_ties"].sum() < 1000

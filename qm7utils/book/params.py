@@ -7,7 +7,7 @@ parameter. A wrong type, a negative size, an unknown feature-set name or a fract
 instead of failing deep inside a model.
 
 :data:`NOTEBOOKS` declares the parameters of every chapter and :data:`QUICK` the small values
-of the quick profile (``python -m qm7utils.run --quick``), which the test suite runs.
+of the quick profile (``python -m qm7utils.book.run --quick``), which the test suite runs.
 """
 
 from __future__ import annotations
@@ -85,13 +85,12 @@ class Integer(Param):
         return "an integer"
 
     def validate(self, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        from sklearn.utils import check_scalar
+
+        if isinstance(value, bool):
             raise TypeError
-        if (self.min is not None and value < self.min) or (
-            self.max is not None and value > self.max
-        ):
-            raise ValueError
-        return int(value)
+        return int(check_scalar(value, "value", numbers.Integral, min_val=self.min,
+                                max_val=self.max))
 
 
 @dataclass(frozen=True)
@@ -115,16 +114,15 @@ class Real(Param):
         return "a number"
 
     def validate(self, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        from sklearn.utils import check_scalar
+
+        if isinstance(value, bool):
             raise TypeError
-        value = float(value)
-        if value != value:  # NaN
+        if value != value:  # NaN passes every comparison of check_scalar
             raise ValueError
-        if self.min is not None and (value <= self.min if self.open else value < self.min):
-            raise ValueError
-        if self.max is not None and (value >= self.max if self.open else value > self.max):
-            raise ValueError
-        return value
+        return float(check_scalar(value, "value", numbers.Real, min_val=self.min,
+                                  max_val=self.max,
+                                  include_boundaries="neither" if self.open else "both"))
 
 
 def Fraction() -> Real:  # noqa: N802 - reads like the other declarations
@@ -161,8 +159,9 @@ class Boolean(Param):
 
 
 SEED = Integer(min=0, max=2**32 - 1)
-#: Names of the feature sets of chapters 5-6 (the keys of qm7utils.featuresets.FEATURE_SETS;
-#: a test checks they agree, so that this module need not import the features).
+#: Names of the feature sets of chapters 5-6 (the keys of
+#: qm7utils.representations.sets.FEATURE_SETS; a test checks they agree, so that this module
+#: need not import the features).
 FEATURE_SET_NAMES = ("deck", "cm_eigenvalues", "counts", "compact", "deck+counts")
 N_MOLECULES = Integer(min=50, max=7165, allow_none=True, none_means="all 7,165 molecules")
 #: A molecule by its index in the file (chapters 2-4 draw their worked examples from the file).
@@ -185,11 +184,12 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "n_molecules": N_MOLECULES,
         "bin_width": Real(min=0.0, open=True),
         "features": Choice(FEATURE_SET_NAMES),
-        "C": Real(min=0.0, open=True, allow_none=True, none_means="chosen on the dev set"),
+        "C": Real(min=0.0, open=True, allow_none=True,
+                  none_means="chosen on the validation set"),
         "class_weight": Choice(("balanced", "none")),
         "scale": Boolean(),
-        "validation_size": Fraction(),
         "test_size": Fraction(),
+        "validation_size": Fraction(),
     },
     "06_regression": {
         "seed": SEED,
@@ -199,8 +199,8 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "cv_folds": Integer(min=2, max=10),
         "n_jobs": Integer(min=1, max=256, allow_none=True,
                           none_means="every core this process may use"),
-        "validation_size": Fraction(),
         "test_size": Fraction(),
+        "validation_size": Fraction(),
     },
     "07_cnn": {
         "seed": SEED,

@@ -15,17 +15,20 @@ Each modelling notebook ends with :func:`save_results`, which writes
           "task": "regression",                      # or "classification"
           "features": "sorted CM triangle + distance eigenvalues + centralities",
           "protocol": "deck split",                  # see PROTOCOLS
-          "split_sizes": {"train": 4993, "test": 1097, "validation": 1075},
-          "metrics": {"validation": {"mae": 8.3, "rmse": 11.2, "r2": 0.997}, ...},
-          "headline": {"split": "validation", "metric": "mae", "value": 8.3, "std": null},
+          "split_sizes": {"train": 4993, "validation": 1097, "test": 1075},
+          "metrics": {"test": {"mae": 8.3, "rmse": 11.2, "r2": 0.997}, ...},
+          "headline": {"split": "test", "metric": "mae", "value": 8.3, "std": null},
           "wall_time_s": 2.1,
           "parameters": {"n_estimators": 150, ...}
         }
       ]
     }
 
-``headline`` is the one number the comparison table shows for the entry: MAE in kcal/mol for
-regression, accuracy for classification; ``std`` is the spread over folds (P-folds protocol).
+Splits carry the book's names (:data:`SPLITS`): ``train``, ``validation`` (for choosing) and
+``test`` (the final hold-out; the deck calls it "validation"). ``metrics`` may hold other
+groups as well (``cv``, ``learning_curve``). ``headline`` is the one number the comparison
+table shows for the entry: MAE in kcal/mol for regression, accuracy for classification, on a
+split or on ``cv``; ``std`` is the spread over folds (P-folds protocol).
 The output folder is ``$QM7_RESULTS_DIR`` when set (the test suite points it at a temporary
 folder, so test runs never touch the committed files), else ``results/`` of the repository.
 """
@@ -44,6 +47,7 @@ from typing import Any
 __all__ = [
     "PROTOCOLS",
     "SCHEMA_VERSION",
+    "SPLITS",
     "ResultsError",
     "load_results",
     "results_dir",
@@ -56,6 +60,8 @@ SCHEMA_VERSION = 1
 #: P folds of QM7 (the literature's protocol), and single P folds or subsets (learning curves).
 PROTOCOLS = ("deck split", "deck 80/20 split", "P folds", "P fold subset")
 TASKS = ("regression", "classification")
+#: The split names of ``split_sizes`` and of ``headline.split`` (which may also be ``cv``).
+SPLITS = ("train", "validation", "test")
 _VERSION_PACKAGES = (
     "numpy", "scipy", "pandas", "scikit-learn", "xgboost", "keras", "jax", "networkx",
     "optuna", "qmllib", "qm7utils",
@@ -71,7 +77,7 @@ def results_dir() -> Path:
     env = os.environ.get("QM7_RESULTS_DIR")
     if env:
         return Path(env).expanduser()
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     if (root / "_toc.yml").is_file():
         return root / "results"
     return Path.cwd() / "results"
@@ -140,6 +146,8 @@ def validate_results(data: dict, source: str = "results") -> dict:
             raise ResultsError(f"{source}: {where}protocol must be one of {PROTOCOLS}")
         sizes = need(entry, "split_sizes", dict, where)
         for name, size in sizes.items():
+            if name not in SPLITS:
+                raise ResultsError(f"{source}: {where}split_sizes.{name}: splits are {SPLITS}")
             if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
                 raise ResultsError(f"{source}: {where}split_sizes.{name} must be a positive int")
         metrics = need(entry, "metrics", dict, where)
@@ -155,6 +163,10 @@ def validate_results(data: dict, source: str = "results") -> dict:
         headline = need(entry, "headline", dict, where)
         for key in ("split", "metric"):
             need(headline, key, str, where + "headline.")
+        if headline["split"] not in (*SPLITS, "cv"):
+            raise ResultsError(
+                f"{source}: {where}headline.split must be one of {(*SPLITS, 'cv')}"
+            )
         _number(headline.get("value"), f"{source}: {where}headline.value")
         _number(headline.get("std"), f"{source}: {where}headline.std", allow_none=True)
         _number(need(entry, "wall_time_s", (int, float), where), f"{source}: {where}wall_time_s")

@@ -1,11 +1,11 @@
-"""qm7utils.literature: the published numbers of the closing comparison."""
+"""qm7utils.published: the published numbers of the closing comparison."""
 
 from __future__ import annotations
 
 import math
 import re
 
-from qm7utils.literature import PUBLISHED, published_table
+from qm7utils.published import PUBLISHED, published_table
 
 
 def test_every_citation_is_in_the_bibliography(root):

@@ -2,11 +2,11 @@
 
 Usage::
 
-    python -m qm7utils.run                         # every notebook, in place (what `make run` does)
-    python -m qm7utils.run --only 05,06            # some notebooks (number or name)
-    python -m qm7utils.run --quick                 # tiny subsets, one epoch: the whole book fast
-    python -m qm7utils.run --params my.yml --output-dir out/
-    python -m qm7utils.run --list                  # notebooks and their parameters
+    python -m qm7utils.book.run                     # every notebook, in place (`make run`)
+    python -m qm7utils.book.run --only 05,06        # some notebooks (number or name)
+    python -m qm7utils.book.run --quick             # tiny subsets, one epoch: the whole book fast
+    python -m qm7utils.book.run --params my.yml --output-dir out/
+    python -m qm7utils.book.run --list              # notebooks and their parameters
 
 Without parameters the notebooks are executed in place: their stored outputs (which the book
 shows and nbval checks) and ``results/*.json`` are refreshed. With ``--quick`` or ``--params``
@@ -20,7 +20,7 @@ A parameters file is YAML: notebook names (or ``all``) mapping to parameter valu
     06_regression:
       n_molecules: 2000
 
-Every value is checked against the notebook's declaration in :mod:`qm7utils.params` before
+Every value is checked against the notebook's declaration in :mod:`qm7utils.book.params` before
 anything runs. The run stops at the first failing notebook and names the failing cell.
 """
 
@@ -37,7 +37,7 @@ from .params import NOTEBOOKS, QUICK, ParameterError, describe_parameters
 
 __all__ = ["RunError", "find_notebooks", "main", "resolve_parameters", "run_notebooks"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class RunError(RuntimeError):
@@ -94,7 +94,7 @@ def resolve_parameters(
     """
     if notebook not in NOTEBOOKS:
         raise ParameterError(
-            f"{notebook} declares no parameters in qm7utils.params.NOTEBOOKS; add it there"
+            f"{notebook} declares no parameters in qm7utils.book.params.NOTEBOOKS; add it there"
         )
     spec = NOTEBOOKS[notebook]
     values: dict[str, Any] = dict(QUICK.get(notebook, {})) if quick else {}
@@ -167,7 +167,7 @@ def run_notebooks(
     plan = [(nb, resolve_parameters(nb.stem, quick, overrides)) for nb in notebooks]
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["QM7_PROGRESS"] = "0"  # no progress bars in stored outputs
+    os.environ["TQDM_DISABLE"] = "1"  # tqdm's own switch: no progress bars in stored outputs
     times: dict[str, float] = {}
     for i, (notebook, parameters) in enumerate(plan, 1):
         target = (output_dir / notebook.name) if output_dir is not None else notebook
@@ -204,7 +204,7 @@ def _report(times: dict[str, float]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m qm7utils.run", description="Rerun the book's notebooks with papermill."
+        prog="python -m qm7utils.book.run", description="Rerun the book's notebooks with papermill."
     )
     parser.add_argument("--only", help="comma-separated notebook names or numbers, e.g. 05,06")
     parser.add_argument("--params", type=Path, help="YAML file of parameters per notebook")

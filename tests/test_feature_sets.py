@@ -1,4 +1,4 @@
-"""qm7utils.featuresets: the deck's features and the count features, on small molecules."""
+"""qm7utils.representations.counts and .sets: the count features and the named feature sets."""
 
 from __future__ import annotations
 
@@ -6,25 +6,16 @@ import numpy as np
 import pytest
 
 from molecules import batch, benzene, methane, methanol, pad, random_rotation, water
-from qm7utils.features import (
-    BOHR_TO_ANGSTROM,
+from qm7utils.book.params import FEATURE_SET_NAMES
+from qm7utils.chem import BOHR_TO_ANGSTROM
+from qm7utils.representations.coulomb import (
     coulomb_matrix,
     distance_matrix,
     eigenvalues,
     upper_triangle,
 )
-from qm7utils.featuresets import (
-    FEATURE_SETS,
-    atom_counts,
-    bond_counts,
-    bond_length_counts,
-    count_features,
-    deck_features,
-    degree_counts,
-    feature_set,
-    ring_count,
-)
-from qm7utils.params import FEATURE_SET_NAMES
+from qm7utils.representations.counts import COUNT_NAMES, count_features, ring_count
+from qm7utils.representations.sets import FEATURE_SETS, deck_features, feature_set
 
 
 def _linear(symbols_z, bond: float, ch: float = 1.06):
@@ -46,33 +37,29 @@ def _ethane_like(cc: float):
     return np.array(Z), np.array(R) / BOHR_TO_ANGSTROM
 
 
-def _names():
-    return count_features(*batch(water()))[1]
-
-
-def _column(name):
-    return _names().index(name)
+def _counts(Z, R, prefix: str, **options) -> dict[str, float]:
+    """The columns of :func:`count_features` whose names start with ``prefix``, by name."""
+    X = count_features(Z, R, **options)
+    return {n: X[i] for i, n in enumerate(COUNT_NAMES) if n.startswith(prefix)}
 
 
 def test_names_of_feature_sets_agree_with_the_notebook_parameters():
     assert tuple(FEATURE_SETS) == FEATURE_SET_NAMES
 
 
-def test_atom_counts_single_and_batched():
-    np.testing.assert_array_equal(atom_counts(benzene()[0]), [6, 6, 0, 0, 0])
-    Z, _ = batch(water(), methanol())
-    np.testing.assert_array_equal(atom_counts(Z), [[2, 0, 0, 1, 0], [4, 1, 0, 1, 0]])
+def test_count_features_start_with_the_element_counts():
+    np.testing.assert_array_equal(count_features(*benzene())[:5], [6, 6, 0, 0, 0])
+    assert COUNT_NAMES[:5] == ("n_H", "n_C", "n_N", "n_O", "n_S")
 
 
 def test_bond_counts_of_known_molecules():
-    names = _names()
-    pairs = [n for n in names if n.startswith("bonds_") and n.count("_") == 1]
+    counts = _counts(*methanol(), "bonds_")
+    pairs = {n: v for n, v in counts.items() if n.count("_") == 1}
     assert len(pairs) == 15
-    counts = dict(zip(pairs, bond_counts(*methanol()), strict=True))
-    assert counts["bonds_H-C"] == 3 and counts["bonds_H-O"] == 1 and counts["bonds_C-O"] == 1
-    assert sum(counts.values()) == 5
-    counts = dict(zip(pairs, bond_counts(*benzene()), strict=True))
-    assert counts["bonds_C-C"] == 6 and counts["bonds_H-C"] == 6 and sum(counts.values()) == 12
+    assert pairs["bonds_H-C"] == 3 and pairs["bonds_H-O"] == 1 and pairs["bonds_C-O"] == 1
+    assert sum(pairs.values()) == 5
+    pairs = {n: v for n, v in _counts(*benzene(), "bonds_").items() if n.count("_") == 1}
+    assert pairs["bonds_C-C"] == 6 and pairs["bonds_H-C"] == 6 and sum(pairs.values()) == 12
 
 
 @pytest.mark.parametrize(
@@ -84,41 +71,43 @@ def test_bond_counts_of_known_molecules():
     ],
 )
 def test_bond_length_classes_follow_the_bond_order(molecule, expected):
-    X, names = count_features(*molecule)
-    cc = {n: X[names.index(n)] for n in names if n.startswith("bonds_C-C_")}
-    assert cc[expected] == X[names.index("bonds_C-C")] > 0
-    assert sum(cc.values()) == cc[expected]
-    assert bond_length_counts(*molecule).shape == (30,)
+    cc = _counts(*molecule, "bonds_C-C")
+    assert cc[expected] == cc["bonds_C-C"] > 0
+    assert sum(cc.values()) == 2 * cc[expected]
+    assert len([n for n in COUNT_NAMES if n.endswith(("_short", "_medium", "_long"))]) == 30
 
 
 def test_bond_length_classes_are_length_bins_not_bond_orders_beyond_carbon():
     """The edges separate C-C bond orders; for C-O the same bins shift by one bond order."""
-    X, names = count_features(*methanol())  # single C-O bond, 1.42 A
-    assert X[names.index("bonds_C-O_medium")] == 1 and X[names.index("bonds_C-O_long")] == 0
-    X, names = count_features(*_linear((6, 8), 1.21))  # a C=O double bond's length
-    assert X[names.index("bonds_C-O_short")] == 1 and X[names.index("bonds_C-O_medium")] == 0
+    co = _counts(*methanol(), "bonds_C-O_")  # single C-O bond, 1.42 A
+    assert co["bonds_C-O_medium"] == 1 and co["bonds_C-O_long"] == 0
+    co = _counts(*_linear((6, 8), 1.21), "bonds_C-O_")  # a C=O double bond's length
+    assert co["bonds_C-O_short"] == 1 and co["bonds_C-O_medium"] == 0
+    # Other edges move the classes.
+    co = _counts(*methanol(), "bonds_C-O_", edges=(1.25, 1.40))
+    assert co["bonds_C-O_long"] == 1
 
 
 def test_bond_length_edges_are_checked():
     with pytest.raises(ValueError, match="two increasing bond lengths"):
-        bond_length_counts(*benzene(), edges=(1.45, 1.25))
+        count_features(*benzene(), edges=(1.45, 1.25))
     with pytest.raises(ValueError, match="two increasing bond lengths"):
         count_features(*benzene(), edges=(1.3,))
 
 
 def test_degree_counts_reflect_hybridisation():
-    names = [n for n in _names() if n.startswith("deg_")]
-    assert len(names) == 20
-    counts = dict(zip(names, degree_counts(*methane()), strict=True))
+    counts = _counts(*methane(), "deg_")
+    assert len(counts) == 20
     assert counts["deg_C4"] == 1 and sum(counts.values()) == 1
-    counts = dict(zip(names, degree_counts(*benzene()), strict=True))
+    counts = _counts(*benzene(), "deg_")
     assert counts["deg_C3"] == 6 and sum(counts.values()) == 6
-    counts = dict(zip(names, degree_counts(*methanol()), strict=True))
+    counts = _counts(*methanol(), "deg_")
     assert counts["deg_C4"] == 1 and counts["deg_O2"] == 1
 
 
 def test_count_features_are_consistent_and_ignore_padding():
-    X, names = count_features(*batch(water(), methane(), benzene(), methanol()))
+    X = count_features(*batch(water(), methane(), benzene(), methanol()))
+    names = list(COUNT_NAMES)
     assert X.shape == (4, 70) and len(names) == 70 and len(set(names)) == 70
     # Every bond has a length class: the length columns add up to the heavy-atom bonds.
     heavy_pairs = [n for n in names if n.startswith("bonds_") and n.count("_") == 1
@@ -126,7 +115,7 @@ def test_count_features_are_consistent_and_ignore_padding():
     for pair in heavy_pairs:
         lengths = [names.index(f"{pair}_{c}") for c in ("short", "medium", "long")]
         np.testing.assert_array_equal(X[:, lengths].sum(axis=1), X[:, names.index(pair)])
-    single, _ = count_features(*pad(*benzene(), n=12))
+    single = count_features(*pad(*benzene(), n=12))
     np.testing.assert_array_equal(single, X[2])
 
 
@@ -142,8 +131,9 @@ def test_ring_count():
 
 def test_deck_features_match_their_definition():
     Z, R = batch(water(), benzene(), methanol())
-    X, names = deck_features(Z, R)
-    assert X.shape == (3, 23 * 24 // 2 + 23 + 23) == (3, 322) and len(names) == 322
+    X = deck_features(Z, R)
+    assert X.shape == (3, 23 * 24 // 2 + 23 + 23) == (3, 322)
+    assert len(feature_set("deck", Z, R).names) == 322
     np.testing.assert_allclose(X[:, :276], upper_triangle(coulomb_matrix(Z, R), sort=True))
     np.testing.assert_allclose(X[:, 276:299], eigenvalues(distance_matrix(Z, R)))
     centralities = X[:, 299:]
@@ -170,7 +160,7 @@ def test_feature_set_blocks_select_and_join():
     assert len(compact.names) == compact.X.shape[1]
     counts = compact.select("counts")
     np.testing.assert_array_equal(counts.X, feature_set("counts", Z, R).X)
-    assert counts.names == tuple(count_features(Z, R)[1])
+    assert counts.names == COUNT_NAMES
     deck = feature_set("deck", Z, R)
     joined = deck.join(counts)
     np.testing.assert_array_equal(joined.X, feature_set("deck+counts", Z, R).X)
