@@ -47,14 +47,17 @@ def _check_known(Z: np.ndarray) -> None:
 def as_molecules(Z, R) -> tuple[np.ndarray, np.ndarray, bool]:
     """Check one molecule or a batch of molecules and return them as a batch.
 
-    Every function that takes molecules as ``(Z, R)`` validates them here, once.
+    This is the book's one convention for molecules: every function that takes ``(Z, R)``
+    (representations, graphs, figures) accepts one molecule or a batch as described here,
+    validates them here, once, and returns arrays with the same leading shape. Padding atoms
+    (``Z = 0``) are ignored: they get zero rows and columns, or no entry at all.
 
     Parameters
     ----------
     Z : array-like of shape (n_atoms,) or (n_molecules, n_atoms)
-        Nuclear charges (integers), 0 for padding.
+        Nuclear charges (integers): 1, 6, 7, 8, 16 for H, C, N, O, S, and 0 for padding.
     R : array-like of shape Z.shape + (3,)
-        Cartesian coordinates in Bohr.
+        Cartesian coordinates in Bohr, as in QM7.
 
     Returns
     -------
@@ -99,7 +102,7 @@ def element_counts(Z) -> np.ndarray:
     Parameters
     ----------
     Z : array-like of shape (n_atoms,) or (n_molecules, n_atoms)
-        Nuclear charges, 0 for padding.
+        Nuclear charges of one molecule or a batch (see :func:`as_molecules`).
 
     Returns
     -------
@@ -144,7 +147,7 @@ def element_sets(Z) -> np.ndarray:
     Parameters
     ----------
     Z : array of shape (n_molecules, n_atoms)
-        Nuclear charges, 0 for padding.
+        Nuclear charges of a batch (see :func:`as_molecules`).
 
     Returns
     -------

@@ -191,23 +191,19 @@ def locate_qm7(path: str | os.PathLike | None = None) -> tuple[Path | None, str]
     ``(None, "download")`` when the file is nowhere yet. Raises :class:`QM7DataError` when an
     explicit path or ``QM7_PATH`` names a file that does not exist.
     """
-    if path is not None:
-        candidate = Path(path).expanduser()
-        if not candidate.is_file():
-            raise QM7DataError(
-                f"No QM7 file at {candidate}: check the path passed to load_qm7(path=...), "
-                "or leave it out to use QM7_PATH, the cache or a download."
-            )
-        return candidate, "path"
-    env = os.environ.get("QM7_PATH")
-    if env:
-        candidate = Path(env).expanduser()
-        if not candidate.is_file():
-            raise QM7DataError(
-                f"QM7_PATH is set to {env!r}, but no file is there: set QM7_PATH to your "
-                "qm7.mat, or unset it to use the cache or a download."
-            )
-        return candidate, "QM7_PATH"
+    given = (
+        (path, "path", "No QM7 file at {file}: check the path passed to load_qm7(path=...), or "
+         "leave it out to use QM7_PATH, the cache or a download."),
+        (os.environ.get("QM7_PATH") or None, "QM7_PATH", "QM7_PATH is set to {name!r}, but no "
+         "file is there: set QM7_PATH to your qm7.mat, or unset it to use the cache or a "
+         "download."),
+    )
+    for name, how, missing in given:
+        if name is not None:
+            candidate = Path(name).expanduser()
+            if not candidate.is_file():
+                raise QM7DataError(missing.format(file=candidate, name=name))
+            return candidate, how
     cached = cache_dir() / QM7_FILENAME
     if cached.is_file():
         return cached, "cache"

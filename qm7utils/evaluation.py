@@ -1,4 +1,4 @@
-"""Splits, folds, metrics and the cross-validation protocols of the book.
+"""Splits, folds, metrics, the cross-validation protocols and the learning-curve fit of the book.
 
 The split names are the standard ones (scikit-learn's and most textbooks'):
 
@@ -26,7 +26,6 @@ Two protocols appear in the book:
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
@@ -34,30 +33,17 @@ import numpy as np
 from sklearn.utils import check_scalar
 
 __all__ = [
-    "DECK_BIN_WIDTH",
     "Split",
-    "boundary_distance",
-    "class_table",
-    "classification_metrics",
-    "classification_report_frame",
     "compare_features",
     "deck_split",
-    "energy_classes",
+    "extrapolate_learning_curve",
     "fold_labels",
     "fold_splits",
     "fold_summary",
     "holdout_split",
-    "nested_fractions",
-    "overall_fractions",
     "p_fold_scores",
-    "recall_table",
     "regression_metrics",
 ]
-
-#: Width (kcal/mol) of the deck's energy classes: the range of QM7's energies, 1,787.12
-#: kcal/mol, cut into 10 bins.
-DECK_BIN_WIDTH = 178.712
-
 
 class Split(NamedTuple):
     """Index arrays of a train / validation / test split.
@@ -370,270 +356,34 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     }
 
 
-# --- Fractions of a three-way split -----------------------------------------------------------
+def extrapolate_learning_curve(n_train, mae, target: float) -> tuple[float, float]:
+    r"""Slope of a learning curve on log-log axes, and where its straight line reaches ``target``.
 
+    Kernel models give learning curves close to a power law, :math:`\text{MAE} \approx
+    c\,N^{-a}`: a straight line on log-log axes. The line is fitted by least squares to
+    :math:`\log \text{MAE}` against :math:`\log N` on the larger half of the sizes
+    (:math:`N \ge` their median), where the curve is straightest. An extrapolation, not a
+    promise: nothing guarantees that the line stays straight beyond the data.
 
-def overall_fractions(test_size: float = 0.15, validation_size: float = 0.18) -> dict[str, float]:
-    """Share of all molecules in each part of :func:`deck_split`.
-
-    The deck's fractions are nested: ``test_size`` of everything, then ``validation_size`` of
-    the rest. The defaults give train 0.697, validation 0.153, test 0.15.
-
-    Returns
-    -------
-    dict with keys ``train``, ``validation``, ``test``; the values sum to 1.
+    Returns the exponent :math:`a` (positive for a falling curve) and the training-set size
+    at which the line reaches the MAE ``target``. Raises ``ValueError`` on mismatched or
+    non-positive input, fewer than two sizes in the larger half, or a curve that does not fall.
     """
-    test_size = _check_fraction("test_size", test_size)
-    validation_size = _check_fraction("validation_size", validation_size)
-    rest = 1.0 - test_size
-    return {
-        "train": rest * (1.0 - validation_size),
-        "validation": rest * validation_size,
-        "test": test_size,
-    }
-
-
-def nested_fractions(
-    train: float, validation: float, test: float, atol: float = 1e-6
-) -> dict[str, float]:
-    """The ``test_size`` and ``validation_size`` of :func:`deck_split` for overall shares.
-
-    For example ``nested_fractions(0.8, 0.1, 0.1)`` gives ``test_size=0.1`` and
-    ``validation_size=0.1111``, so ``deck_split(n, **nested_fractions(0.8, 0.1, 0.1))`` is an
-    80/10/10 split.
-
-    Parameters
-    ----------
-    train, validation, test : float
-        Shares in (0, 1) that sum to 1 (within ``atol``).
-
-    Raises
-    ------
-    ValueError
-        If a share is outside (0, 1) or the three do not sum to 1.
-    """
-    shares = {
-        "train": _check_fraction("train", train),
-        "validation": _check_fraction("validation", validation),
-        "test": _check_fraction("test", test),
-    }
-    total = sum(shares.values())
-    if abs(total - 1.0) > atol:
-        raise ValueError(
-            f"train, validation and test fractions must sum to 1, got {train} + {validation} "
-            f"+ {test} = {total:.6g}; e.g. 0.7, 0.15, 0.15"
-        )
-    return {
-        "test_size": shares["test"],
-        "validation_size": shares["validation"] / (shares["train"] + shares["validation"]),
-    }
-
-
-# --- Energy classes (chapter 5) --------------------------------------------------------------
-
-
-def _check_bin_width(bin_width) -> float:
-    bin_width = float(check_scalar(bin_width, "bin_width", numbers.Real, min_val=0.0,
-                                   include_boundaries="neither"))
-    if not np.isfinite(bin_width):
-        raise ValueError(
-            f"bin_width must be a finite energy in kcal/mol (the deck uses {DECK_BIN_WIDTH}), "
-            f"got {bin_width}"
-        )
-    return bin_width
-
-
-def energy_classes(T, bin_width: float = DECK_BIN_WIDTH) -> np.ndarray:
-    r"""The deck's energy classes: :math:`\lfloor |T| / w \rfloor` for bin width :math:`w`.
-
-    Class ``k`` holds the molecules with :math:`k w \le |T| < (k+1) w`, i.e. atomization
-    energies in :math:`(-(k+1) w, -k w]`. Higher classes are more strongly bound molecules,
-    which on QM7 mostly means larger ones. With the deck's width of 178.712 kcal/mol, QM7 spans
-    classes 2 to 12.
-
-    Parameters
-    ----------
-    T : array_like
-        Energies in kcal/mol (finite).
-    bin_width : float
-        Width of a class in kcal/mol (> 0).
-
-    Returns
-    -------
-    ndarray of int64, same shape as ``T``.
-    """
-    bin_width = _check_bin_width(bin_width)
-    T = np.asarray(T, dtype=np.float64)
-    if not np.all(np.isfinite(T)):
-        raise ValueError("T must hold finite energies")
-    return np.floor(np.abs(T) / bin_width).astype(np.int64)
-
-
-def boundary_distance(T, bin_width: float = DECK_BIN_WIDTH) -> np.ndarray:
-    """Distance (kcal/mol) of each energy to the nearest class boundary.
-
-    A molecule 2 kcal/mol from a boundary is a near miss waiting to happen: a model whose
-    error is larger than that can put it in the neighbouring class.
-    """
-    bin_width = _check_bin_width(bin_width)
-    T = np.asarray(T, dtype=np.float64)
-    if not np.all(np.isfinite(T)):
-        raise ValueError("T must hold finite energies")
-    position = np.mod(np.abs(T), bin_width)
-    return np.minimum(position, bin_width - position)
-
-
-def class_table(T, bin_width: float = DECK_BIN_WIDTH, split: Split | None = None):
-    """The populated classes, their energy ranges and their counts.
-
-    Parameters
-    ----------
-    T : array_like
-        Energies in kcal/mol.
-    bin_width : float
-        Class width in kcal/mol.
-    split : Split, optional
-        Adds a count column per part of the split (``train``, ``validation``, ``test``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by class, with ``from`` and ``to`` (the energy range in kcal/mol, ``from`` the
-        more negative end), ``molecules`` and, with a split, one column per part.
-    """
-    import pandas as pd
-
-    classes = energy_classes(T, bin_width)
-    width = _check_bin_width(bin_width)
-    labels = np.unique(classes)
-    table = pd.DataFrame(
-        {
-            "from": -(labels + 1) * width,
-            "to": -labels * width,
-            "molecules": [int(np.sum(classes == k)) for k in labels],
-        },
-        index=pd.Index(labels, name="class"),
-    )
-    if split is not None:
-        for name, part in split._asdict().items():
-            table[name] = [int(np.sum(classes[part] == k)) for k in labels]
-    return table
-
-
-def _check_labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    y_true = np.asarray(y_true).ravel()
-    y_pred = np.asarray(y_pred).ravel()
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true and y_pred differ in length: {y_true.size} vs {y_pred.size}")
-    if y_true.size == 0:
-        raise ValueError("no predictions to evaluate")
-    return y_true, y_pred
-
-
-def classification_metrics(y_true, y_pred) -> dict[str, float]:
-    """Accuracy and ordinal scores of class predictions.
-
-    The per-class scores are averaged over the classes **present in** ``y_true``. A class that
-    occurs only among the predictions (a "phantom" class, e.g. an extreme energy class with no
-    molecule in a small test set) gets no term of its own: a molecule predicted into it
-    is simply a miss of its true class. Counting it as a class with f1 = 0, as scikit-learn's
-    ``f1_score(average="macro")`` does by default, would lower the macro average by a class
-    nobody asked about.
-
-    Returns
-    -------
-    dict
-        ``accuracy``; ``balanced_accuracy`` (mean recall over the true classes, so rare
-        classes count as much as common ones); ``macro_f1`` (mean f1 over the true classes);
-        and, because the classes are ordered energies, ``within_one`` (share of predictions at
-        most one class off) and ``mean_class_error`` (mean absolute difference of class
-        numbers).
-    """
-    from sklearn.metrics import balanced_accuracy_score, f1_score
-
-    y_true, y_pred = _check_labels(y_true, y_pred)
-    difference = np.abs(y_true.astype(np.int64) - y_pred.astype(np.int64))
-    with warnings.catch_warnings():
-        # sklearn warns "y_pred contains classes not in y_true" and then leaves those classes
-        # out of the mean recall (their recall is undefined): the mean over the true classes,
-        # as documented above. Routine for the sparse extreme classes, so not worth a warning.
-        warnings.simplefilter("ignore", UserWarning)
-        balanced = balanced_accuracy_score(y_true, y_pred)
-    macro_f1 = f1_score(y_true, y_pred, labels=np.unique(y_true), average="macro",
-                        zero_division=0)
-    return {
-        "accuracy": float(np.mean(y_true == y_pred)),
-        "balanced_accuracy": float(balanced),
-        "macro_f1": float(macro_f1),
-        "within_one": float(np.mean(difference <= 1)),
-        "mean_class_error": float(np.mean(difference)),
-    }
-
-
-def classification_report_frame(y_true, y_pred, labels=None):
-    """Per-class precision, recall, f1 and support as a table (scikit-learn's report).
-
-    Classes that are never predicted get precision 0 (not a warning). By default the rows
-    are the classes present in ``y_true``, so the ``macro avg`` row is the mean over the
-    true classes, like ``balanced_accuracy`` and ``macro_f1`` of
-    :func:`classification_metrics`: a prediction into a class absent from ``y_true`` counts
-    only as a miss (lower recall) of its true class. Pass ``labels`` to list other classes.
-
-    Parameters
-    ----------
-    y_true, y_pred : array_like
-        True and predicted classes.
-    labels : sequence, optional
-        Classes to report (default: the classes in ``y_true``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per class, then ``macro avg`` and ``weighted avg``; columns ``precision``,
-        ``recall``, ``f1-score``, ``support``.
-    """
-    import pandas as pd
-    from sklearn.metrics import classification_report
-
-    y_true, y_pred = _check_labels(y_true, y_pred)
-    if labels is None:
-        labels = np.unique(y_true)
-    report = classification_report(
-        y_true, y_pred, labels=list(labels), output_dict=True, zero_division=0
-    )
-    report.pop("accuracy", None)
-    report.pop("micro avg", None)
-    table = pd.DataFrame(report).T
-    table["support"] = table["support"].astype(int)
-    table.index.name = "class"
-    return table
-
-
-def recall_table(y_true, predictions: dict):
-    """Support and recall of every true class for one or more models side by side.
-
-    Parameters
-    ----------
-    y_true : array_like
-        True classes.
-    predictions : dict
-        Model name -> predicted classes (same length as ``y_true``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by the classes present in ``y_true``: ``molecules`` (support), then one column
-        per model with the share of that class's molecules it put in the right class.
-    """
-    import pandas as pd
-
-    if not predictions:
-        raise ValueError("predictions must be a non-empty {model name: predicted classes}")
-    y_true = np.asarray(y_true).ravel()
-    classes, support = np.unique(y_true, return_counts=True)
-    table = pd.DataFrame({"molecules": support}, index=pd.Index(classes, name="class"))
-    for name, y_pred in predictions.items():
-        truth, y_pred = _check_labels(y_true, y_pred)
-        hits = truth == y_pred
-        table[name] = [float(hits[truth == c].mean()) for c in classes]
-    return table
+    n = np.asarray(n_train, dtype=np.float64)
+    mae = np.asarray(mae, dtype=np.float64)
+    if n.ndim != 1 or n.shape != mae.shape:
+        raise ValueError(f"n_train and mae must be 1-D and of one length, got {n.shape}, "
+                         f"{mae.shape}")
+    if not (np.all(np.isfinite(n) & (n > 0)) and np.all(np.isfinite(mae) & (mae > 0))):
+        raise ValueError("n_train and mae must be positive and finite (they are log-transformed)")
+    target = float(check_scalar(target, "target", numbers.Real, min_val=0.0,
+                                include_boundaries="neither"))
+    upper = n >= np.median(n)
+    if len(np.unique(n[upper])) < 2:
+        raise ValueError("the larger half of the sizes needs at least two different n_train "
+                         "to fit a line: pass more sizes")
+    slope, intercept = np.polyfit(np.log(n[upper]), np.log(mae[upper]), 1)
+    if slope >= 0:
+        raise ValueError(f"the learning curve does not fall (log-log slope {slope:.3g}): "
+                         "it never reaches a lower MAE")
+    return float(-slope), float(np.exp((np.log(target) - intercept) / slope))

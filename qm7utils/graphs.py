@@ -35,10 +35,8 @@ __all__ = [
     "BOND_TOLERANCE",
     "bond_adjacency",
     "bond_graph",
-    "bond_lengths",
     "centrality_features",
     "eigenvector_centrality",
-    "is_connected",
 ]
 
 #: Two atoms are bonded when their distance is at most this factor times the sum of their
@@ -55,10 +53,8 @@ def bond_adjacency(Z, R, tolerance: float = BOND_TOLERANCE) -> np.ndarray:
 
     Parameters
     ----------
-    Z : array of shape (n,) or (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (n, 3) or (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
     tolerance : float
         Factor on the sum of radii, > 1 (bond lengths scatter above the tabulated radii).
 
@@ -149,9 +145,8 @@ def centrality_features(
 
     Parameters
     ----------
-    Z : array of shape (n,) or (b, n)
-    R : array of shape (n, 3) or (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
     graph : {"distance", "bond"}
         The deck's distance-weighted complete graph, or the bond graph.
     sort : bool
@@ -173,102 +168,3 @@ def centrality_features(
     if sort:
         x = -np.sort(-x, axis=-1)
     return x
-
-
-def is_connected(A, Z=None) -> np.ndarray:
-    """Whether each graph is connected: every real atom reachable from every other one.
-
-    Reachability is computed for the whole batch at once by repeated squaring of
-    :math:`(A + I)` (``ceil(log2 n)`` boolean matrix products), no loop over molecules.
-
-    Parameters
-    ----------
-    A : array of shape (n, n) or (b, n, n)
-        Adjacency matrices (e.g. :func:`bond_adjacency`); non-zero = edge.
-    Z : array of shape (n,) or (b, n), optional
-        Nuclear charges; padding atoms (0) are left out. Without ``Z``, a node is real when it
-        has at least one edge (so an isolated atom is only caught when ``Z`` is given).
-
-    Returns
-    -------
-    bool or ndarray of bool, shape (b,)
-    """
-    A = square_matrices(A, "A", dtype=None)
-    single = A.ndim == 2
-    A = (A[None] if single else A) != 0
-    if Z is None:
-        real = A.any(axis=-1)
-    else:
-        real = np.asarray(Z) > 0
-        real = real[None] if real.ndim == 1 else real
-        if real.shape != A.shape[:2]:
-            raise ValueError(f"Z must have shape {A.shape[:2]} to match A, got {real.shape}")
-    n = A.shape[-1]
-    reach = (A | np.eye(n, dtype=bool)).astype(np.float64)
-    for _ in range(max(1, int(np.ceil(np.log2(max(n, 2)))))):
-        reach = (np.einsum("bij,bjk->bik", reach, reach) > 0).astype(np.float64)
-    pairs = real[:, :, None] & real[:, None, :]
-    connected = np.all((reach > 0) | ~pairs, axis=(1, 2))
-    return bool(connected[0]) if single else connected
-
-
-def bond_lengths(Z, R, tolerance: float = BOND_TOLERANCE):
-    """Lengths of the bonds of a batch of molecules, by pair of elements (Angstrom).
-
-    Bonds are inferred from covalent radii (:func:`bond_adjacency`), so the table says what
-    that rule finds: the typical bond lengths of the data, from triple bonds to single bonds in
-    strained rings.
-
-    Parameters
-    ----------
-    Z : array of shape (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (b, n, 3)
-        Coordinates in Bohr.
-    tolerance : float
-        Factor on the sum of covalent radii, as in :func:`bond_adjacency`.
-
-    Returns
-    -------
-    pandas.DataFrame indexed by bond type (``"C-C"``, ``"C-N"``, ..., ``"C-S"``, ...,
-    ``"C-H"``, ...: bonds between C, N and O first, then those to sulfur, then those to
-    hydrogen) with columns ``bonds`` (how many), ``min``, ``median``, ``max`` (Angstrom).
-    """
-    import pandas as pd
-
-    Z = np.asarray(Z)
-    R = np.asarray(R, dtype=np.float64)
-    if Z.ndim != 2 or R.shape != Z.shape + (3,):
-        raise ValueError(
-            f"bond_lengths takes a batch: Z of shape (b, n) and R of shape (b, n, 3); got "
-            f"{Z.shape} and {R.shape}"
-        )
-    A = bond_adjacency(Z, R, tolerance)
-    b, i, j = np.nonzero(np.triu(A, k=1))
-    lengths = distance_matrix(Z, R, unit="angstrom")[b, i, j]
-    # Name a bond heavier partner first (C, N, O, S, then H: "C-H", "N-H"); list the bonds
-    # between C, N and O first, then the bonds to sulfur, then the bonds to hydrogen.
-    rank = np.zeros(max(ELEMENTS) + 1, dtype=np.int64)
-    rank[[6, 7, 8, 16, 1]] = np.arange(5)
-    zi, zj = Z[b, i], Z[b, j]
-    first = np.where(rank[zi] <= rank[zj], zi, zj)
-    second = zi + zj - first
-    codes = first * 100 + second
-
-    def group(code):
-        pair = {int(code // 100), int(code % 100)}
-        return (2 if 1 in pair else 1 if 16 in pair else 0, rank[code // 100], rank[code % 100])
-
-    rows = []
-    for code in sorted(np.unique(codes), key=group):
-        values = lengths[codes == code]
-        rows.append(
-            {
-                "bond": f"{ELEMENTS[int(code // 100)]}-{ELEMENTS[int(code % 100)]}",
-                "bonds": int(values.size),
-                "min": float(values.min()),
-                "median": float(np.median(values)),
-                "max": float(values.max()),
-            }
-        )
-    return pd.DataFrame(rows, columns=["bond", "bonds", "min", "median", "max"]).set_index("bond")

@@ -6,23 +6,15 @@ import numpy as np
 import pytest
 
 from qm7utils.evaluation import (
-    DECK_BIN_WIDTH,
     Split,
-    boundary_distance,
-    class_table,
-    classification_metrics,
-    classification_report_frame,
     compare_features,
     deck_split,
-    energy_classes,
+    extrapolate_learning_curve,
     fold_labels,
     fold_splits,
     fold_summary,
     holdout_split,
-    nested_fractions,
-    overall_fractions,
     p_fold_scores,
-    recall_table,
     regression_metrics,
 )
 
@@ -200,45 +192,6 @@ def test_regression_metrics_values():
         regression_metrics([1, 2], [1, np.nan])
 
 
-# --- Split fractions ------------------------------------------------------------------------
-
-
-def test_overall_fractions_of_the_deck_split():
-    shares = overall_fractions(test_size=0.15, validation_size=0.18)
-    assert shares == pytest.approx({"train": 0.697, "validation": 0.153, "test": 0.15})
-    assert sum(shares.values()) == pytest.approx(1.0)
-    sizes = deck_split(7165).sizes()
-    for part, share in shares.items():
-        assert sizes[part] / 7165 == pytest.approx(share, abs=1e-3)
-
-
-def test_nested_fractions_round_trip_and_make_the_split():
-    nested = nested_fractions(0.7, 0.1, 0.2)
-    assert nested["test_size"] == pytest.approx(0.2)
-    assert nested["validation_size"] == pytest.approx(0.125)
-    assert overall_fractions(**nested) == pytest.approx(
-        {"train": 0.7, "validation": 0.1, "test": 0.2}
-    )
-    split = deck_split(1000, **nested, seed=3)
-    sizes = split.sizes()  # train_test_split rounds the test part up: 0.1 / 0.8 * 800 > 100
-    assert sizes["test"] == 200 and abs(sizes["validation"] - 100) <= 1
-    assert sum(sizes.values()) == 1000
-
-
-@pytest.mark.parametrize(
-    ("shares", "message"),
-    [
-        ((0.7, 0.2, 0.2), "must sum to 1"),
-        ((0.5, 0.2, 0.2), "must sum to 1"),
-        ((1.0, 0.1, 0.1), "train == 1.0, must be < 1"),
-        ((0.9, -0.05, 0.15), "validation == -0.05, must be > 0"),
-    ],
-)
-def test_nested_fractions_refuse_bad_shares(shares, message):
-    with pytest.raises(ValueError, match=message):
-        nested_fractions(*shares)
-
-
 def test_deck_split_parts_are_disjoint_for_small_n_and_other_fractions():
     split = deck_split(50, test_size=0.3, validation_size=0.5, seed=7)
     parts = [set(p.tolist()) for p in split]
@@ -247,110 +200,31 @@ def test_deck_split_parts_are_disjoint_for_small_n_and_other_fractions():
     assert split.sizes() == {"train": 17, "validation": 18, "test": 15}
 
 
-# --- Energy classes ---------------------------------------------------------------------------
+# --- Learning curves -------------------------------------------------------------------------
 
 
-def test_energy_classes_floor_of_abs_energy_over_width():
-    T = np.array([-0.0, -1.0, -178.711, -178.712, -357.5, -2192.0, 50.0])
-    np.testing.assert_array_equal(energy_classes(T), [0, 0, 0, 1, 2, 12, 0])
-    np.testing.assert_array_equal(energy_classes(T, bin_width=100), [0, 0, 1, 1, 3, 21, 0])
-    assert energy_classes(T).dtype == np.int64
-    assert DECK_BIN_WIDTH == pytest.approx(1787.12 / 10)
+def test_extrapolate_learning_curve_recovers_a_power_law():
+    n = np.array([100, 300, 1000, 3000, 6000])
+    mae = 50.0 * n**-0.4
+    slope, needed = extrapolate_learning_curve(n, mae, target=1.0)
+    assert slope == pytest.approx(0.4)
+    assert needed == pytest.approx(50.0**2.5, rel=1e-9)  # 50 N^-0.4 = 1
+    # Only the larger half is fitted: a bent start does not change the line.
+    bent = mae.copy()
+    bent[:2] *= 3.0
+    assert extrapolate_learning_curve(n, bent, 1.0)[0] == pytest.approx(0.4)
+    # A target above the last point lies inside the data: a smaller size.
+    assert extrapolate_learning_curve(n, mae, target=mae[2])[1] == pytest.approx(1000.0)
 
 
-@pytest.mark.parametrize("width", [0, -178.7, np.inf, np.nan])
-def test_energy_classes_refuse_bad_widths(width):
-    with pytest.raises(ValueError, match="bin_width (== .*, must be > 0|must be a finite)"):
-        energy_classes([-500.0], bin_width=width)
-
-
-def test_energy_classes_refuse_non_numbers_and_nan_energies():
-    with pytest.raises(TypeError, match="bin_width must be an instance of float"):
-        energy_classes([-500.0], bin_width="wide")
-    with pytest.raises(ValueError, match="finite energies"):
-        energy_classes([-500.0, np.nan])
-
-
-def test_boundary_distance():
-    d = boundary_distance([-10.0, -95.0, -190.0, -100.0], bin_width=100.0)
-    np.testing.assert_allclose(d, [10.0, 5.0, 10.0, 0.0])
-    assert np.all(boundary_distance(-np.linspace(400, 2200, 50)) <= DECK_BIN_WIDTH / 2)
-
-
-def test_class_table_counts_and_ranges():
-    T = np.array([-150.0, -160.0, -250.0, -420.0])
-    split = Split(train=np.array([0, 2]), validation=np.array([1]), test=np.array([3]))
-    table = class_table(T, bin_width=100.0, split=split)
-    assert table.index.tolist() == [1, 2, 4]
-    assert table["molecules"].tolist() == [2, 1, 1]
-    assert table["from"].tolist() == [-200.0, -300.0, -500.0]
-    assert table["to"].tolist() == [-100.0, -200.0, -400.0]
-    assert table["train"].tolist() == [1, 1, 0]
-    assert table["test"].tolist() == [0, 0, 1]
-    assert table.columns.tolist()[-3:] == ["train", "validation", "test"]
-
-
-# --- Classification metrics -------------------------------------------------------------------
-
-
-def test_classification_metrics_values():
-    y_true = [3, 3, 4, 4, 5, 5, 6, 6]
-    y_pred = [3, 4, 4, 4, 5, 3, 6, 6]
-    m = classification_metrics(y_true, y_pred)
-    assert m["accuracy"] == pytest.approx(6 / 8)
-    assert m["balanced_accuracy"] == pytest.approx((0.5 + 1 + 0.5 + 1) / 4)
-    assert m["within_one"] == pytest.approx(7 / 8)
-    assert m["mean_class_error"] == pytest.approx((1 + 2) / 8)
-    assert 0 < m["macro_f1"] < 1
-    perfect = classification_metrics([1, 2, 3], [1, 2, 3])
-    assert perfect == {"accuracy": 1.0, "balanced_accuracy": 1.0, "macro_f1": 1.0,
-                       "within_one": 1.0, "mean_class_error": 0.0}
-    with pytest.raises(ValueError, match="differ in length"):
-        classification_metrics([1, 2], [1])
-    with pytest.raises(ValueError, match="no predictions"):
-        classification_metrics([], [])
-
-
-def test_classification_report_frame_matches_by_hand(recwarn):
-    y_true = [1, 1, 2, 2, 2, 3]
-    y_pred = [1, 2, 2, 2, 1, 2]
-    table = classification_report_frame(y_true, y_pred)
-    assert table.index.tolist()[:3] == ["1", "2", "3"]
-    assert table.loc["1", "precision"] == pytest.approx(1 / 2)
-    assert table.loc["2", "recall"] == pytest.approx(2 / 3)
-    assert table.loc["3", "precision"] == 0.0  # never predicted: 0, not a warning
-    assert table.loc["3", "support"] == 1
-    assert {"macro avg", "weighted avg"} <= set(table.index)
-    assert not [w for w in recwarn if "zero" in str(w.message).lower()]
-
-
-def test_classes_found_only_in_predictions_do_not_count_as_classes(recwarn):
-    # Class 3 never occurs in y_true: one molecule of class 2 is predicted as 3.
-    y_true, y_pred = [1, 1, 2, 2], [1, 1, 2, 3]
-    m = classification_metrics(y_true, y_pred)
-    assert m["balanced_accuracy"] == pytest.approx((1 + 1 / 2) / 2)  # 0.75: recall of 1 and 2
-    assert m["macro_f1"] == pytest.approx((1 + 2 / 3) / 2)  # f1 of class 2: P = 1, R = 1/2
-    table = classification_report_frame(y_true, y_pred)
-    assert table.index.tolist() == ["1", "2", "macro avg", "weighted avg"]
-    assert table.loc["2", "recall"] == pytest.approx(1 / 2)
-    assert table.loc["macro avg", "recall"] == pytest.approx(m["balanced_accuracy"])
-    assert table.loc["macro avg", "f1-score"] == pytest.approx(m["macro_f1"])
-    # Asking for the phantom class explicitly still lists it (precision 0, support 0).
-    explicit = classification_report_frame(y_true, y_pred, labels=[1, 2, 3])
-    assert explicit.loc["3", "support"] == 0 and explicit.loc["3", "precision"] == 0.0
-    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
-
-
-def test_recall_table_per_class_and_model():
-    y_true = [3, 3, 4, 4, 4, 5]
-    table = recall_table(y_true, {"a": [3, 4, 4, 4, 3, 5], "b": [3, 3, 4, 5, 5, 6]})
-    assert table.index.tolist() == [3, 4, 5] and table["molecules"].tolist() == [2, 3, 1]
-    assert table["a"].tolist() == pytest.approx([1 / 2, 2 / 3, 1.0])
-    assert table["b"].tolist() == pytest.approx([1.0, 1 / 3, 0.0])
-    # The mean recall over the classes is the balanced accuracy.
-    assert table["a"].mean() == pytest.approx(
-        classification_metrics(y_true, [3, 4, 4, 4, 3, 5])["balanced_accuracy"])
-    with pytest.raises(ValueError, match="non-empty"):
-        recall_table(y_true, {})
-    with pytest.raises(ValueError, match="differ in length"):
-        recall_table(y_true, {"a": [3]})
+def test_extrapolate_learning_curve_errors():
+    with pytest.raises(ValueError, match="does not fall"):
+        extrapolate_learning_curve([100, 1000, 5000], [2.0, 2.5, 3.0], 1.0)
+    with pytest.raises(ValueError, match="two different"):
+        extrapolate_learning_curve([100, 1000], [5.0, 2.0], 1.0)
+    with pytest.raises(ValueError, match="positive and finite"):
+        extrapolate_learning_curve([100, 1000, 5000], [5.0, 0.0, 1.0], 1.0)
+    with pytest.raises(ValueError, match="one length"):
+        extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0], 1.0)
+    with pytest.raises(ValueError, match="target"):
+        extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0, 1.0], -1.0)

@@ -1,13 +1,11 @@
-"""qm7utils.models.kernels: kernels, the Cholesky solver, the choice of width, local kernels."""
+"""qm7utils.models.kernels: distances, kernels, the Cholesky solver, local kernels."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qm7utils.chem import element_counts
 from qm7utils.models import kernels as KR
-from qm7utils.models.baseline import DressedAtoms
 from qm7utils.representations.fchl19 import AtomicEnvironments
 
 
@@ -109,138 +107,6 @@ def test_krr_errors_name_the_problem():
         KR.krr_fit(np.eye(2), np.array([1.0, np.nan]), 1.0)
 
 
-# --- Baseline, cached kernels, views and the choice of width ----------------------------------
-
-
-def _toy_set(rng, n=60):
-    """Random 'molecules' (charges only) with energy = sum of atoms + a smooth extra term."""
-    Z = np.zeros((n, 6), dtype=int)
-    for i in range(n):
-        k = rng.integers(2, 7)
-        Z[i, :k] = rng.choice([1, 6, 7, 8], size=k)
-    X = rng.normal(size=(n, 3))
-    y = element_counts(Z) @ np.array([-60.0, -150.0, -120.0, -100.0, -200.0])
-    return Z, X, y + 3.0 * np.sin(X[:, 0]) + X[:, 1] ** 2
-
-
-def test_fit_predict_learns_the_residual_of_the_dressed_atoms(rng):
-    """With a huge regularization the kernel adds nothing: the prediction is the baseline."""
-    Z, X, y = _toy_set(rng)
-    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
-    train, test = np.arange(40), np.arange(40, 60)
-    atoms = DressedAtoms().fit(Z[train], y[train]).predict(Z[test])
-    flat = KR.fit_predict(kernel, y, Z, train, test, sigma=2.0, regularization=1e12)
-    np.testing.assert_allclose(flat, atoms, rtol=1e-9)
-    mean = KR.fit_predict(kernel, y, Z, train, test, 2.0, 1e12, baseline="mean")
-    np.testing.assert_allclose(mean, np.mean(y[train]), rtol=1e-9)
-    fitted = KR.fit_predict(kernel, y, Z, train, test, sigma=2.0, regularization=1e-6)
-    assert np.mean(np.abs(fitted - y[test])) < np.mean(np.abs(atoms - y[test]))
-    with pytest.raises(ValueError, match="baseline"):
-        KR.fit_predict(kernel, y, Z, train, test, 2.0, 1e-3, baseline="median")
-
-
-def test_two_identical_views_equal_one_view_with_half_the_regularization(rng):
-    Z, X, y = _toy_set(rng)
-    D = KR.pairwise_distances(X)
-    one = KR.DistanceKernel(D)
-    two = KR.DistanceKernel(np.block([[D, D], [D, D]]), n_views=2)
-    train, test = np.arange(40), np.arange(40, 60)
-    p1 = KR.fit_predict(one, y, Z, train, test, sigma=2.0, regularization=1e-3)
-    p2 = KR.fit_predict(two, y, Z, train, test, sigma=2.0, regularization=2e-3)
-    np.testing.assert_allclose(p1, p2, rtol=1e-6)
-
-
-def test_distance_kernel_blocks_and_errors(rng):
-    X = rng.normal(size=(5, 2))
-    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
-    np.testing.assert_allclose(kernel([0, 2], [1, 3, 4], 1.5),
-                               KR.laplacian_kernel(X[[0, 2]], X[[1, 3, 4]], 1.5))
-    gauss = KR.DistanceKernel(KR.pairwise_distances(X, metric="sqeuclidean"), kind="gaussian")
-    np.testing.assert_allclose(gauss([1], [0, 4], 0.8), KR.gaussian_kernel(X[[1]], X[[0, 4]], 0.8))
-    with pytest.raises(ValueError, match="views"):
-        KR.DistanceKernel(np.zeros((5, 5)), n_views=2)
-    with pytest.raises(ValueError, match="kind"):
-        KR.DistanceKernel(np.zeros((2, 2)), kind="cosine")
-    fixed = KR.PrecomputedKernel({1.0: np.eye(3)})
-    with pytest.raises(ValueError, match="no kernel for sigma"):
-        fixed([0], [1], 2.0)
-
-
-def _folds(n, k=5):
-    return np.arange(n).reshape(k, n // k)
-
-
-def test_inner_holdout_search_never_looks_at_the_test_fold(rng):
-    Z, X, y = _toy_set(rng, n=100)
-    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
-    P = _folds(100)
-    grid = dict(sigmas=[0.5, 2.0, 8.0], regularizations=[1e-6, 1e-2])
-    first = KR.inner_holdout_search(kernel, y, Z, P, **grid)
-    assert first.fold_mae.shape == (5,) and np.all(np.isfinite(first.predictions))
-    assert first.surfaces[0].shape == (3, 2)
-    # Scramble the energies of test fold 0: what fold 0 chose and predicted cannot change.
-    y2 = y.copy()
-    y2[P[0]] = rng.normal(size=P.shape[1]) * 1e3
-    second = KR.inner_holdout_search(kernel, y2, Z, P, **grid)
-    assert (first.folds[0]["sigma"], first.folds[0]["regularization"]) == (
-        second.folds[0]["sigma"], second.folds[0]["regularization"])
-    np.testing.assert_allclose(first.predictions[P[0]], second.predictions[P[0]])
-    assert second.folds[0]["mae"] != first.folds[0]["mae"]
-    assert first.mae == pytest.approx(np.mean(first.fold_mae))
-    assert list(first.to_frame().columns)[:3] == ["fold", "sigma", "regularization"]
-
-
-def test_inner_holdout_search_picks_the_minimum_of_its_surface(rng):
-    Z, X, y = _toy_set(rng, n=100)
-    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
-    result = KR.inner_holdout_search(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1])
-    for fold, surface in zip(result.folds, result.surfaces, strict=True):
-        i, j = np.unravel_index(np.argmin(surface), surface.shape)
-        assert fold["sigma"] == [0.3, 3.0, 30.0][i]
-        assert fold["regularization"] == [1e-8, 1e-1][j]
-    fixed = [(f["sigma"], f["regularization"]) for f in result.folds]
-    again = KR.inner_holdout_search(kernel, y, Z, _folds(100), [0.3, 3.0, 30.0], [1e-8, 1e-1],
-                                    fixed=fixed)
-    np.testing.assert_allclose(again.predictions, result.predictions)
-    with pytest.raises(ValueError, match="one \\(sigma, regularization\\) per fold"):
-        KR.inner_holdout_search(kernel, y, Z, _folds(100), [1.0], [1e-3], fixed=fixed[:2])
-    with pytest.raises(ValueError, match="at least one value"):
-        KR.inner_holdout_search(kernel, y, Z, _folds(100), [], [1e-3])
-
-
-def test_the_choice_is_made_on_the_next_fold_by_the_remaining_ones(rng):
-    """Test fold k: fold k + 1 validates, the other folds (or a seeded subset) train."""
-    Z, X, y = _toy_set(rng, n=100)
-    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
-    P = _folds(100)
-    grid = ([0.5, 2.0, 8.0], [1e-6, 1e-2])
-    result = KR.inner_holdout_search(kernel, y, Z, P, *grid)
-    for k in range(5):
-        valid = P[(k + 1) % 5]
-        inner = np.sort(np.concatenate([P[j] for j in range(5) if j not in (k, (k + 1) % 5)]))
-        np.testing.assert_array_equal(
-            result.surfaces[k], KR.validation_errors(kernel, y, Z, inner, valid, *grid))
-    small = KR.inner_holdout_search(kernel, y, Z, P, *grid, inner_size=30, seed=3)
-    again = KR.inner_holdout_search(kernel, y, Z, P, *grid, inner_size=30, seed=3)
-    np.testing.assert_array_equal(small.surfaces[0], again.surfaces[0])
-    assert not np.array_equal(small.surfaces[0], result.surfaces[0])
-    one = KR.inner_holdout_search(kernel, y, Z, P, [2.0], [1e-6])  # a 1 x 1 grid: no search
-    assert np.isnan(one.surfaces[0]).all() and {f["sigma"] for f in one.folds} == {2.0}
-
-
-def test_learning_curve_uses_nested_subsets(rng):
-    Z, X, y = _toy_set(rng, n=100)
-    kernel = KR.DistanceKernel(KR.pairwise_distances(X))
-    curve = KR.learning_curve(kernel, y, Z, _folds(100), [10, 40, 80], [(2.0, 1e-6)] * 5)
-    assert len(curve) == 15 and set(curve.n_train) == {10, 40, 80}
-    means = curve.groupby("n_train").mae.mean()
-    assert means[80] < means[10]
-    with pytest.raises(ValueError, match="one \\(sigma, regularization\\) per fold"):
-        KR.learning_curve(kernel, y, Z, _folds(100), [10], [(2.0, 1e-6)])
-    with pytest.raises(ValueError, match="training size"):
-        KR.learning_curve(kernel, y, Z, _folds(100), [500], [(2.0, 1e-6)] * 5)
-
-
 # --- Local kernels over atomic environments ---------------------------------------------------
 
 
@@ -302,33 +168,6 @@ def test_local_kernel_errors():
     other = AtomicEnvironments(np.zeros((1, 4), np.float32), np.array([1]), np.array([0]), 1)
     with pytest.raises(ValueError, match="same number of features"):
         KR.local_gaussian_kernels(env, [1.0], other=other)
-
-
-def test_extrapolate_learning_curve_recovers_a_power_law():
-    n = np.array([100, 300, 1000, 3000, 6000])
-    mae = 50.0 * n**-0.4
-    slope, needed = KR.extrapolate_learning_curve(n, mae, target=1.0)
-    assert slope == pytest.approx(0.4)
-    assert needed == pytest.approx(50.0**2.5, rel=1e-9)  # 50 N^-0.4 = 1
-    # Only the larger half is fitted: a bent start does not change the line.
-    bent = mae.copy()
-    bent[:2] *= 3.0
-    assert KR.extrapolate_learning_curve(n, bent, 1.0)[0] == pytest.approx(0.4)
-    # A target above the last point lies inside the data: a smaller size.
-    assert KR.extrapolate_learning_curve(n, mae, target=mae[2])[1] == pytest.approx(1000.0)
-
-
-def test_extrapolate_learning_curve_errors():
-    with pytest.raises(ValueError, match="does not fall"):
-        KR.extrapolate_learning_curve([100, 1000, 5000], [2.0, 2.5, 3.0], 1.0)
-    with pytest.raises(ValueError, match="two different"):
-        KR.extrapolate_learning_curve([100, 1000], [5.0, 2.0], 1.0)
-    with pytest.raises(ValueError, match="positive and finite"):
-        KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 0.0, 1.0], 1.0)
-    with pytest.raises(ValueError, match="one length"):
-        KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0], 1.0)
-    with pytest.raises(ValueError, match="target"):
-        KR.extrapolate_learning_curve([100, 1000, 5000], [5.0, 2.0, 1.0], -1.0)
 
 
 def test_local_kernel_of_double_precision_environments_is_exact(rng):

@@ -78,7 +78,6 @@ LAYERS = {
     "qm7utils.data": 0,
     "qm7utils.parallel": 0,
     "qm7utils.published": 0,
-    "qm7utils.describe": 0,
     "qm7utils.representations": 1,
     "qm7utils.graphs": 1,
     "qm7utils.evaluation": 1,
@@ -86,7 +85,7 @@ LAYERS = {
     "qm7utils.viz": 3,
     "qm7utils.book": 3,
 }
-LAYER_NAMES = ("data, describe, chem, parallel, published", "representations, graphs, evaluation",
+LAYER_NAMES = ("data, chem, parallel, published", "representations, graphs, evaluation",
                "models", "viz, book")
 
 

@@ -66,52 +66,28 @@ class Param:
             ) from None
 
 
-@dataclass(frozen=True)
-class Integer(Param):
-    """An integer in ``[min, max]`` (either bound optional), or ``None`` when allowed."""
-
-    min: int | None = None
-    max: int | None = None
-    allow_none: bool = False
-    none_means: str = ""
-
-    def text(self) -> str:
-        if self.min is not None and self.max is not None:
-            return f"an integer from {self.min} to {self.max}"
-        if self.min is not None:
-            return f"an integer >= {self.min}"
-        if self.max is not None:
-            return f"an integer <= {self.max}"
-        return "an integer"
-
-    def validate(self, value):
-        from sklearn.utils import check_scalar
-
-        if isinstance(value, bool):
-            raise TypeError
-        return int(check_scalar(value, "value", numbers.Integral, min_val=self.min,
-                                max_val=self.max))
-
-
-@dataclass(frozen=True)
-class Real(Param):
-    """A real number in an interval; ``open`` excludes both ends."""
+class Number(Param):
+    """Base class of :class:`Integer` and :class:`Real`: a number between optional bounds."""
 
     min: float | None = None
     max: float | None = None
     open: bool = False
-    allow_none: bool = False
-    none_means: str = ""
+    #: The accepted type, the noun for messages, and how a both-bounded range is written.
+    kind: type = numbers.Real
+    noun: str = "a number"
+
+    def span(self) -> str:
+        left, right = ("(", ")") if self.open else ("[", "]")
+        return f"in {left}{self.min}, {self.max}{right}"
 
     def text(self) -> str:
         if self.min is not None and self.max is not None:
-            left, right = ("(", ")") if self.open else ("[", "]")
-            return f"a number in {left}{self.min}, {self.max}{right}"
+            return f"{self.noun} {self.span()}"
         if self.min is not None:
-            return f"a number {'>' if self.open else '>='} {self.min}"
+            return f"{self.noun} {'>' if self.open else '>='} {self.min}"
         if self.max is not None:
-            return f"a number {'<' if self.open else '<='} {self.max}"
-        return "a number"
+            return f"{self.noun} {'<' if self.open else '<='} {self.max}"
+        return self.noun
 
     def validate(self, value):
         from sklearn.utils import check_scalar
@@ -120,9 +96,35 @@ class Real(Param):
             raise TypeError
         if value != value:  # NaN passes every comparison of check_scalar
             raise ValueError
-        return float(check_scalar(value, "value", numbers.Real, min_val=self.min,
-                                  max_val=self.max,
-                                  include_boundaries="neither" if self.open else "both"))
+        value = check_scalar(value, "value", self.kind, min_val=self.min, max_val=self.max,
+                             include_boundaries="neither" if self.open else "both")
+        return int(value) if self.kind is numbers.Integral else float(value)
+
+
+@dataclass(frozen=True)
+class Integer(Number):
+    """An integer in ``[min, max]`` (either bound optional), or ``None`` when allowed."""
+
+    min: int | None = None
+    max: int | None = None
+    allow_none: bool = False
+    none_means: str = ""
+    kind = numbers.Integral
+    noun = "an integer"
+
+    def span(self) -> str:
+        return f"from {self.min} to {self.max}"
+
+
+@dataclass(frozen=True)
+class Real(Number):
+    """A real number in an interval; ``open`` excludes both ends."""
+
+    min: float | None = None
+    max: float | None = None
+    open: bool = False
+    allow_none: bool = False
+    none_means: str = ""
 
 
 def Fraction() -> Real:  # noqa: N802 - reads like the other declarations

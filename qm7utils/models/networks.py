@@ -29,26 +29,23 @@ __all__ = [
     "build_deck_cnn_1d",
     "build_deck_cnn_2d",
     "build_dense_network",
-    "check_backend",
     "summary_text",
 ]
 
 
-def check_backend() -> None:
-    """Raise ``RuntimeError`` unless Keras runs on JAX (import :mod:`qm7utils` before Keras)."""
+def backend_versions() -> dict[str, str]:
+    """Keras backend and the versions of Keras, JAX and jaxlib, and JAX's devices.
+
+    Raises ``RuntimeError`` unless Keras runs on JAX (import :mod:`qm7utils` before Keras).
+    """
+    import jax
+    import jaxlib
+
     if keras.backend.backend() != "jax":
         raise RuntimeError(
             f"Keras runs on {keras.backend.backend()!r}; the book needs the JAX backend: import "
             "qm7utils before keras, or set KERAS_BACKEND=jax"
         )
-
-
-def backend_versions() -> dict[str, str]:
-    """Keras backend and the versions of Keras, JAX and jaxlib, and JAX's devices."""
-    import jax
-    import jaxlib
-
-    check_backend()
     return {
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
@@ -94,6 +91,14 @@ def _seed(seed: int | None) -> None:
         keras.utils.set_random_seed(int(seed))
 
 
+def _flatten_to_energy(inputs, convolutions, name: str) -> keras.Model:
+    """The deck's head: the convolutions, a ``Flatten`` and one linear output."""
+    return keras.Sequential(
+        [inputs, *convolutions, keras.layers.Flatten(), keras.layers.Dense(1, name="energy")],
+        name=name,
+    )
+
+
 def build_deck_cnn_2d(n_atoms: int = MAX_ATOMS, seed: int | None = None) -> keras.Model:
     """The deck's 2D ConvNet on the Coulomb matrix as a one-channel image.
 
@@ -112,20 +117,11 @@ def build_deck_cnn_2d(n_atoms: int = MAX_ATOMS, seed: int | None = None) -> kera
     check_scalar(n_atoms, "n_atoms", Integral, min_val=13)  # five valid convolutions
     _seed(seed)
     conv = {"activation": "relu", "kernel_initializer": "he_normal"}
-    return keras.Sequential(
-        [
-            keras.Input((n_atoms, n_atoms, 1), name="coulomb_matrix"),
-            keras.layers.Conv2D(32, 7, padding="same", **conv),
-            keras.layers.Conv2D(64, 5, **conv),
-            keras.layers.Conv2D(64, 3, **conv),
-            keras.layers.Conv2D(64, 3, **conv),
-            keras.layers.Conv2D(128, 3, **conv),
-            keras.layers.Conv2D(128, 3, **conv),
-            keras.layers.Flatten(),
-            keras.layers.Dense(1, name="energy"),
-        ],
-        name="deck_cnn_2d",
-    )
+    first = keras.layers.Conv2D(32, 7, padding="same", **conv)
+    valid = [keras.layers.Conv2D(filters, size, **conv)
+             for filters, size in ((64, 5), (64, 3), (64, 3), (128, 3), (128, 3))]
+    return _flatten_to_energy(keras.Input((n_atoms, n_atoms, 1), name="coulomb_matrix"),
+                              [first, *valid], name="deck_cnn_2d")
 
 
 def build_deck_cnn_1d(length: int = MAX_ATOMS * MAX_ATOMS, seed: int | None = None):
@@ -144,18 +140,10 @@ def build_deck_cnn_1d(length: int = MAX_ATOMS * MAX_ATOMS, seed: int | None = No
     check_scalar(length, "length", Integral, min_val=22)  # four valid convolutions
     _seed(seed)
     conv = {"activation": "relu", "kernel_initializer": "he_normal"}
-    return keras.Sequential(
-        [
-            keras.Input((length, 1), name="unrolled_matrix"),
-            keras.layers.Conv1D(32, 10, **conv),
-            keras.layers.Conv1D(128, 7, **conv),
-            keras.layers.Conv1D(128, 5, **conv),
-            keras.layers.Conv1D(256, 3, **conv),
-            keras.layers.Flatten(),
-            keras.layers.Dense(1, name="energy"),
-        ],
-        name="deck_cnn_1d",
-    )
+    layers = [keras.layers.Conv1D(filters, size, **conv)
+              for filters, size in ((32, 10), (128, 7), (128, 5), (256, 3))]
+    return _flatten_to_energy(keras.Input((length, 1), name="unrolled_matrix"), layers,
+                              name="deck_cnn_1d")
 
 
 def build_dense_network(n_inputs: int, hidden=(400, 100), seed: int | None = None):

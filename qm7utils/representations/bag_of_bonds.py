@@ -73,10 +73,8 @@ def bag_of_bonds(Z, R, sizes: dict[tuple[int, ...], int] | None = None) -> np.nd
 
     Parameters
     ----------
-    Z : array of shape (n,) or (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (n, 3) or (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
     sizes : dict, optional
         The layout, from :func:`bag_sizes`. By default the layout that fits this batch: pass
         the whole data set at once, or the same ``sizes`` for every call, so that vectors of

@@ -1,9 +1,8 @@
 r"""Molecular features: Coulomb matrices, their sorted and unrolled forms, spectra, distances.
 
-All functions are vectorised NumPy and batch-first: they take one molecule (``Z`` of shape
-``(n,)``, ``R`` of shape ``(n, 3)``) or a batch (``(b, n)`` and ``(b, n, 3)``) and return
-arrays with the same leading shape. Atoms with ``Z = 0`` are padding: they are ignored and get
-zero rows and columns. Coordinates are in Bohr, as in QM7.
+All functions are vectorised NumPy and take one molecule or a batch, in the book's one
+convention for ``(Z, R)`` (:func:`qm7utils.chem.as_molecules`); padding atoms get zero rows
+and columns.
 
 The Coulomb matrix (Rupp et al. 2012) of a molecule with nuclear charges :math:`Z_I` at
 positions :math:`\mathbf{R}_I` is
@@ -68,10 +67,8 @@ def distance_matrix(Z, R, unit: str = "bohr") -> np.ndarray:
 
     Parameters
     ----------
-    Z : array of shape (n,) or (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (n, 3) or (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
     unit : {"bohr", "angstrom"}
         Unit of the result; Angstrom uses :data:`BOHR_TO_ANGSTROM`.
 
@@ -97,10 +94,8 @@ def coulomb_matrix(Z, R) -> np.ndarray:
 
     Parameters
     ----------
-    Z : array of shape (n,) or (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (n, 3) or (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
 
     Returns
     -------
@@ -208,9 +203,8 @@ def sorted_coulomb_matrix(Z, R, norm: str = "l2") -> np.ndarray:
 
     Parameters
     ----------
-    Z : array of shape (n,) or (b, n)
-    R : array of shape (n, 3) or (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
     norm : {"l2", "l1"}
 
     Returns
@@ -233,8 +227,8 @@ def randomly_sorted_coulomb_matrix(
 
     Parameters
     ----------
-    Z, R : arrays
-        As in :func:`coulomb_matrix`.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
     rng : numpy.random.Generator
         Source of the noise (pass ``np.random.default_rng(seed)``).
     noise : float
@@ -352,9 +346,8 @@ def check_file_convention(
 
     Parameters
     ----------
-    Z : array of shape (b, n)
-    R : array of shape (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like of shape (b, n) and (b, n, 3)
+        A batch of molecules (:func:`qm7utils.chem.as_molecules`).
     X : array of shape (b, n, n)
         The stored matrices.
     norm : {"l1", "l2"}

@@ -91,10 +91,8 @@ def count_features(
 
     Parameters
     ----------
-    Z : array of shape (n,) or (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (n, 3) or (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like
+        One molecule or a batch (:func:`qm7utils.chem.as_molecules`).
     edges : pair of float
         A heavy-atom bond of length ``d`` (Ångström) is short when ``d < edges[0]``, medium
         when ``edges[0] <= d < edges[1]`` and long otherwise (see the module docstring).

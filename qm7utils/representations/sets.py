@@ -170,10 +170,8 @@ def feature_set(name: str, Z, R) -> FeatureSet:
     name : str
         A key of :data:`FEATURE_SETS`: ``"deck"``, ``"cm_eigenvalues"``, ``"counts"``,
         ``"compact"`` (CM eigenvalues + counts + bond centralities) or ``"deck+counts"``.
-    Z : array of shape (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : array-like of shape (b, n) and (b, n, 3)
+        A batch of molecules (:func:`qm7utils.chem.as_molecules`).
 
     Returns
     -------

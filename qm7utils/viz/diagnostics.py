@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ..evaluation import extrapolate_learning_curve
 from .style import (
     BOND_COLOR,
     CHEMICAL_ACCURACY,
@@ -333,8 +334,8 @@ def error_surface(surface, sigmas, regularizations, chosen=None, title: str | No
     Parameters
     ----------
     surface : array of shape (len(sigmas), len(regularizations))
-        Validation MAE (kcal/mol), e.g. ``surfaces[k]`` of a
-        :class:`qm7utils.models.kernels.CVResult`; ``inf`` marks a failed fit.
+        Validation MAE (kcal/mol), e.g. one fold's surface of chapter 8's search; ``inf``
+        marks a failed fit.
     sigmas, regularizations : sequences of float
         The grid.
     chosen : (sigma, regularization), optional
@@ -388,13 +389,14 @@ def learning_curve_figure(curve, title: str | None = None,
 
     Points are the mean over the folds, error bars their standard deviation. On log-log axes a
     learning curve of a kernel model is close to a straight line, ``MAE ~ N^(-slope)``; the
-    legend gives each model's slope, fitted on its larger half of the sizes.
+    legend gives each model's slope, fitted on its larger half of the sizes
+    (:func:`qm7utils.evaluation.extrapolate_learning_curve`).
 
     Parameters
     ----------
     curve : pandas.DataFrame
         Columns ``model``, ``n_train``, ``mae`` (one row per fold and size, as from
-        :func:`qm7utils.models.kernels.learning_curve`).
+        ``learning_curve`` of chapter 8).
     title : str, optional
     target : float or None
         A dashed line at this MAE (chemical accuracy, 1 kcal/mol, by default).
@@ -413,11 +415,12 @@ def learning_curve_figure(curve, title: str | None = None,
     figure = go.Figure()
     for i, (model, part) in enumerate(stats.groupby("model", sort=False)):
         part = part.sort_values("n_train")
-        upper = part[part.n_train >= np.median(part.n_train)]
         label = str(model)
-        if len(upper) >= 2:
-            slope = -np.polyfit(np.log(upper.n_train), np.log(upper["mean"]), 1)[0]
+        try:
+            slope, _ = extrapolate_learning_curve(part.n_train, part["mean"], target=1.0)
             label += f" (slope {slope:.2f})"
+        except ValueError:  # too few sizes to fit a line, or a curve that does not fall
+            pass
         std = part["std"].fillna(0.0)
         figure.add_trace(go.Scatter(
             x=part.n_train.tolist(), y=part["mean"].round(3).tolist(), mode="lines+markers",

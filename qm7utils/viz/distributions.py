@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import ELEMENT_COLORS, ENERGY_LABEL, PALETTE, category_bar, category_marker, compact
+from .style import (
+    ELEMENT_COLORS,
+    ENERGY_LABEL,
+    PALETTE,
+    category_bar,
+    category_marker,
+    compact,
+    named_series,
+)
 
 __all__ = [
     "composition_figure",
@@ -50,13 +58,8 @@ def _subsample(n: int, max_points: int | None, seed: int):
 
 
 def energy_histogram(
-    energies,
-    groups=None,
-    group_label: str = "",
-    order=None,
-    nbins: int = 60,
-    title: str | None = None,
-    x_label: str = ENERGY_LABEL,
+    energies, groups=None, group_label: str = "", order=None, nbins: int = 60,
+    title: str | None = None, x_label: str = ENERGY_LABEL,
 ) -> go.Figure:
     """Histogram of atomization energies (kcal/mol), optionally stacked by group.
 
@@ -136,17 +139,9 @@ def energy_by_group(
 
 
 def energy_scatter(
-    x,
-    energies,
-    x_label: str,
-    groups=None,
-    group_label: str = "",
-    hover_text=None,
-    diagonal: bool = False,
-    max_points: int | None = None,
-    seed: int = 0,
-    title: str | None = None,
-    y_label: str = ENERGY_LABEL,
+    x, energies, x_label: str, groups=None, group_label: str = "", hover_text=None,
+    diagonal: bool = False, max_points: int | None = None, seed: int = 0,
+    title: str | None = None, y_label: str = ENERGY_LABEL,
 ) -> go.Figure:
     """Energies against another quantity: a size, a feature, or a prediction (parity plot).
 
@@ -235,15 +230,10 @@ def count_bars(values, x_label: str, title: str | None = None, y_label: str = "m
     -------
     plotly.graph_objects.Figure with one ``Bar`` trace per name.
     """
-    if not values:
-        raise ValueError("values is empty: pass {name: array}")
     figure = go.Figure()
-    for i, (name, array) in enumerate(values.items()):
-        array = np.asarray(array).ravel()
-        if array.size == 0:
-            raise ValueError(f"{name!r} holds no values")
+    for i, name, array in named_series(values):
         levels, counts = np.unique(array, return_counts=True)
-        figure.add_trace(go.Bar(x=levels.tolist(), y=counts.tolist(), name=str(name),
+        figure.add_trace(go.Bar(x=levels.tolist(), y=counts.tolist(), name=name,
                                 marker=category_bar(i),
                                 hovertemplate=f"{x_label} %{{x}}: %{{y}} {y_label}"
                                 "<extra>%{fullData.name}</extra>"))
@@ -260,7 +250,7 @@ def composition_figure(table, title: str | None = None) -> go.Figure:
     Parameters
     ----------
     table : pandas.DataFrame
-        From :func:`qm7utils.describe.composition_table` (index: element symbols; columns
+        From chapter 1's ``composition_table`` (index: element symbols; columns
         ``atoms`` and ``molecules``).
     title : str, optional
 

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from ..representations.coulomb import coulomb_matrix, row_norm_order
 from .molecules import real_atoms
-from .style import category_color, category_marker, compact
+from .style import category_color, category_marker, compact, named_series
 
 __all__ = ["coulomb_heatmaps", "matrix_heatmaps", "spectrum_figure"]
 
@@ -158,17 +158,15 @@ def spectrum_figure(
     -------
     plotly.graph_objects.Figure with one ``Scatter`` trace per spectrum.
     """
-    if not spectra:
-        raise ValueError("spectra is empty: pass {name: values}")
     figure = go.Figure()
-    for i, (name, values) in enumerate(spectra.items()):
-        values = np.asarray(values, dtype=np.float64).ravel()
+    for i, name, values in named_series(spectra, "spectra"):
+        values = values.astype(np.float64)
         if trim_zeros:
             nonzero = np.flatnonzero(values)
             values = values[: nonzero[-1] + 1] if nonzero.size else values[:0]
         figure.add_trace(
             go.Scatter(x=np.arange(1, values.size + 1).tolist(), y=compact(values, 4),
-                       mode="lines+markers", name=str(name), marker=category_marker(i),
+                       mode="lines+markers", name=name, marker=category_marker(i),
                        line={"color": category_color(i)},
                        hovertemplate="%{fullData.name}, #%{x}: %{y:.4g}<extra></extra>")
         )

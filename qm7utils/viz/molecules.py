@@ -211,10 +211,8 @@ def molecule_gallery(
 
     Parameters
     ----------
-    Z : array of shape (b, n)
-        Nuclear charges, 0 for padding.
-    R : array of shape (b, n, 3)
-        Coordinates in Bohr.
+    Z, R : arrays of shape (b, n) and (b, n, 3)
+        A batch of molecules, as for :func:`qm7utils.chem.as_molecules` (Bohr).
     titles : sequence of str, optional
         One title per molecule (e.g. formula and energy).
     cols : int

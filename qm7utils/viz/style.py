@@ -31,6 +31,7 @@ __all__ = [
     "category_color",
     "category_marker",
     "compact",
+    "named_series",
     "register_template",
 ]
 
@@ -101,6 +102,17 @@ def compact(values, decimals: int | None = None) -> np.ndarray:
     if decimals is not None:
         values = np.round(values, decimals)
     return values.astype(np.float32)
+
+
+def named_series(series, what: str = "values") -> list[tuple[int, str, np.ndarray]]:
+    """``(i, name, flat array)`` for each entry of ``{name: array}``: one trace per entry."""
+    if not series:
+        raise ValueError(f"{what} is empty: pass {{name: array}}")
+    out = [(i, str(name), np.asarray(a).ravel()) for i, (name, a) in enumerate(series.items())]
+    for _, name, array in out:
+        if array.size == 0:
+            raise ValueError(f"{name!r} holds no values")
+    return out
 
 
 def register_template() -> None:
