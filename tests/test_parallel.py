@@ -29,6 +29,7 @@ def test_thread_map_keeps_the_order_and_uses_threads():
         return x * x
 
     assert thread_map(square, range(20), workers=3) == [x * x for x in range(20)]
+    assert seen and threading.get_ident() not in seen  # the work ran on the pool's threads
     seen.clear()
     assert thread_map(square, [1, 2, 3], workers=1) == [1, 4, 9]
     assert seen == {threading.get_ident()}  # one worker: the plain loop, no pool
