@@ -6,6 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from qm7utils.chem import BOHR_TO_ANGSTROM
+from qm7utils.representations.fchl19 import AtomicEnvironments
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
@@ -70,3 +71,12 @@ def batch(*molecules, n: int = 23):
     """Stack padded molecules into (b, n) and (b, n, 3) arrays."""
     padded = [pad(Z, R, n) for Z, R in molecules]
     return np.stack([p[0] for p in padded]), np.stack([p[1] for p in padded])
+
+
+def toy_environments(rng: np.random.Generator, n_molecules: int, dim: int = 4):
+    """Random atomic environments of ``n_molecules`` molecules of 1-4 atoms (H, C, O)."""
+    sizes = rng.integers(1, 5, size=n_molecules)
+    molecule = np.repeat(np.arange(n_molecules), sizes)
+    element = rng.choice([1, 6, 8], size=len(molecule))
+    features = rng.normal(size=(len(molecule), dim)).astype(np.float32)
+    return AtomicEnvironments(features, element, molecule, n_molecules)

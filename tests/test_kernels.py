@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from molecules import toy_environments
 from qm7utils.models import kernels as KR
 from qm7utils.representations.fchl19 import AtomicEnvironments
 
@@ -110,14 +111,6 @@ def test_krr_errors_name_the_problem():
 # --- Local kernels over atomic environments ---------------------------------------------------
 
 
-def _toy_environments(rng, n_molecules, dim=4):
-    sizes = rng.integers(1, 5, size=n_molecules)
-    molecule = np.repeat(np.arange(n_molecules), sizes)
-    element = rng.choice([1, 6, 8], size=len(molecule))
-    features = rng.normal(size=(len(molecule), dim)).astype(np.float32)
-    return AtomicEnvironments(features, element, molecule, n_molecules)
-
-
 def _direct_local(a, b, sigma):
     K = np.zeros((a.n_molecules, b.n_molecules))
     for i in range(len(a.element)):
@@ -129,7 +122,7 @@ def _direct_local(a, b, sigma):
 
 
 def test_local_kernel_matches_a_direct_double_sum(rng):
-    a, b = _toy_environments(rng, 9), _toy_environments(rng, 6)
+    a, b = toy_environments(rng, 9), toy_environments(rng, 6)
     got = KR.local_gaussian_kernels(a, [0.7, 2.0], other=b, chunk_atoms=4)
     for sigma in (0.7, 2.0):
         np.testing.assert_allclose(got[sigma], _direct_local(a, b, sigma), rtol=1e-4, atol=1e-5)
@@ -141,7 +134,7 @@ def test_local_kernel_matches_a_direct_double_sum(rng):
 def test_threads_give_the_same_numbers_as_one_loop(rng, monkeypatch):
     """Distances and local kernels are split between threads by rows: same entries, bit for bit."""
     A, B = rng.normal(size=(700, 12)), rng.normal(size=(300, 12))
-    a, b = _toy_environments(rng, 40), _toy_environments(rng, 25)
+    a, b = toy_environments(rng, 40), toy_environments(rng, 25)
     results = {}
     for threads in ("1", "3"):
         monkeypatch.setenv("QM7_THREADS", threads)
@@ -172,7 +165,7 @@ def test_local_kernel_errors():
 
 def test_local_kernel_of_double_precision_environments_is_exact(rng):
     """float64 features keep the whole computation in double precision."""
-    a = _toy_environments(rng, 7)
+    a = toy_environments(rng, 7)
     wide = AtomicEnvironments(a.features.astype(np.float64), a.element, a.molecule, 7)
     got = KR.local_gaussian_kernels(wide, [0.9], chunk_atoms=4)[0.9]
     np.testing.assert_allclose(got, _direct_local(wide, wide, 0.9), rtol=1e-12, atol=1e-12)

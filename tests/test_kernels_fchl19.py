@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from molecules import batch, methane, methanol, random_rotation, water
+from molecules import batch, methane, methanol, random_rotation, toy_environments, water
 from qm7utils.models import kernels as KR
 from qm7utils.representations.fchl19 import (
     AtomicEnvironments,
@@ -19,16 +19,8 @@ def rng():
     return np.random.default_rng(7)
 
 
-def _toy_environments(rng, n_molecules, dim=4):
-    sizes = rng.integers(1, 5, size=n_molecules)
-    molecule = np.repeat(np.arange(n_molecules), sizes)
-    element = rng.choice([1, 6, 8], size=len(molecule))
-    features = rng.normal(size=(len(molecule), dim)).astype(np.float32)
-    return AtomicEnvironments(features, element, molecule, n_molecules)
-
-
 def test_compression_keeps_distances_of_low_dimensional_environments(rng):
-    env = _toy_environments(rng, 30, dim=3)
+    env = toy_environments(rng, 30, dim=3)
     # Embed the 3-D environments in 40 dimensions by a random orthonormal map.
     q, _ = np.linalg.qr(rng.normal(size=(40, 3)))
     wide = AtomicEnvironments((env.features @ q.T).astype(np.float32), env.element,
@@ -44,7 +36,7 @@ def test_compression_keeps_distances_of_low_dimensional_environments(rng):
 
 
 def test_subset_keeps_the_atoms_of_the_chosen_molecules(rng):
-    env = _toy_environments(rng, 12)
+    env = toy_environments(rng, 12)
     chosen = np.array([1, 4, 5, 10])
     part = env.subset(chosen)
     assert part.n_molecules == 4

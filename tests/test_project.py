@@ -200,16 +200,22 @@ for name in json.loads(sys.argv[1]):
         importlib.import_module(name)
     except Exception:
         pass
-before = {
-    "filters": list(warnings.filters),
-    "environ": {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
-    "numpy": np.random.get_state()[1].tolist(),
-    "random": random.getstate(),
-    "plotly": (pio.renderers.default, pio.templates.default),
-    "pandas": pd.get_option("display.precision"),
-    "cwd": os.getcwd(),
-    "path": list(sys.path),
-}
+
+
+def snapshot():  # everything an import could change behind the caller's back
+    return {
+        "filters": list(warnings.filters),
+        "environ": {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+        "numpy": np.random.get_state()[1].tolist(),
+        "random": random.getstate(),
+        "plotly": (pio.renderers.default, pio.templates.default),
+        "pandas": pd.get_option("display.precision"),
+        "cwd": os.getcwd(),
+        "path": list(sys.path),
+    }
+
+
+before = snapshot()
 import qm7utils
 
 names = ["qm7utils"] + [m.name for m in pkgutil.walk_packages(qm7utils.__path__, "qm7utils.")]
@@ -219,16 +225,7 @@ for name in names:
         importlib.import_module(name)
     except Exception as error:  # reported, not hidden
         failed[name] = f"{type(error).__name__}: {error}"
-after = {
-    "filters": list(warnings.filters),
-    "environ": {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
-    "numpy": np.random.get_state()[1].tolist(),
-    "random": random.getstate(),
-    "plotly": (pio.renderers.default, pio.templates.default),
-    "pandas": pd.get_option("display.precision"),
-    "cwd": os.getcwd(),
-    "path": list(sys.path),
-}
+after = snapshot()
 changed = sorted(k for k in before if before[k] != after[k])
 details = {}
 if "filters" in changed:
