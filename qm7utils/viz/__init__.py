@@ -1,7 +1,8 @@
 """Interactive plotly figures of the book, grouped by kind. Every function returns a Figure.
 
-* :mod:`~qm7utils.viz.style`: the ``"qm7book"`` template (registered on import), the one
-  colour-blind-safe palette (Okabe-Ito) with a marker shape per category, shared labels;
+* :mod:`~qm7utils.viz.style`: the ``"qm7book"`` template (registered by
+  :func:`qm7utils.setup`), the one colour-blind-safe palette (Okabe-Ito) with a marker shape
+  per category, shared labels;
 * :mod:`~qm7utils.viz.molecules`: molecules in 3D, galleries of them, bond graphs;
 * :mod:`~qm7utils.viz.matrices`: heatmaps of matrices (Coulomb matrices), spectra;
 * :mod:`~qm7utils.viz.distributions`: histograms, counts, composition, energy by group, maps;

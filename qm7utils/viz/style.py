@@ -35,7 +35,8 @@ __all__ = [
     "register_template",
 ]
 
-#: Name of the plotly template of the book (registered, and made the default, on import).
+#: Name of the plotly template of the book (registered and made the default by
+#: :func:`register_template`, which :func:`qm7utils.setup` calls; importing changes nothing).
 TEMPLATE = "qm7book"
 
 #: The Okabe-Ito colours, in the order categories get them (yellow late: it is faint on white).
