@@ -4,19 +4,27 @@ Every notebook has a cell tagged ``parameters`` (papermill replaces its values) 
 after it, a cell that calls :func:`check_parameters` with the notebook's name and every
 parameter. A wrong type, a negative size, an unknown feature-set name or a fraction outside
 (0, 1) stops the run there, with a message that names the parameter and its allowed values,
-instead of failing deep inside a model.
+instead of failing deep inside a model. So does a misspelt name given to papermill
+(``papermill ... -p sede 1``): in a kernel run by papermill, :func:`check_parameters` reads
+papermill's injected ``# Parameters`` cell from the kernel's history and refuses any name the
+notebook does not declare (papermill itself only warns).
 
-:data:`NOTEBOOKS` declares the parameters of every chapter and :data:`QUICK` the small values
-of the quick profile (``python -m qm7utils.book.run --quick``), which the test suite runs.
+:data:`NOTEBOOKS` declares the parameters of every chapter, :data:`DEFAULTS` their values in
+the notebooks' parameters cells (a test checks that they agree) and :data:`QUICK` the small
+values of the quick profile (``python -m qm7utils.book.run --quick``), which the test suite
+runs. Only a run with the defaults (:func:`is_default_run`) refreshes the committed
+``results/`` (see :mod:`qm7utils.book.results`).
 """
 
 from __future__ import annotations
 
+import ast
 import numbers
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "DEFAULTS",
     "NOTEBOOKS",
     "QUICK",
     "Boolean",
@@ -26,6 +34,8 @@ __all__ = [
     "Real",
     "check_parameters",
     "describe_parameters",
+    "injected_names",
+    "is_default_run",
 ]
 
 
@@ -222,8 +232,28 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "inner_size": Integer(min=50, allow_none=True, none_means="all three inner folds"),
         "view_noise": Real(min=0.0, open=True),
         "frontier_components": Integer(min=1, max=720),
-        "frontier_search": Boolean(),
     },
+    "09_conclusion": {},
+}
+
+#: The value of every parameter in the notebook's own parameters cell (a test checks that they
+#: agree): the book's default run, the only one that refreshes the committed ``results/``.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "01_data": {"seed": 42, "n_molecules": None},
+    "02_features": {"seed": 42, "n_molecules": None, "example": 108},
+    "03_centrality": {"seed": 42, "n_molecules": None, "example": 1000},
+    "04_visualization": {"seed": 42, "n_molecules": None, "example": 7000, "max_points": 1500,
+                         "tsne_molecules": 1000},
+    "05_classification": {"seed": 42, "n_molecules": None, "bin_width": 178.712,
+                          "features": "deck", "C": None, "class_weight": "balanced",
+                          "scale": True, "test_size": 0.15, "validation_size": 0.18},
+    "06_regression": {"seed": 42, "n_molecules": None, "features": "compact", "n_trials": 10,
+                      "cv_folds": 5, "n_jobs": None, "test_size": 0.15, "validation_size": 0.18},
+    "07_cnn": {"seed": 42, "n_molecules": None, "deck_epochs": 10, "deck_batch_size": 4,
+               "learning_rate": 0.001, "batch_size": 32, "ablation_epochs": 40,
+               "best_epochs": 200, "patience": 30, "augmentation_noise": 1.0},
+    "08_kernels": {"seed": 42, "n_molecules": None, "inner_size": 2000, "view_noise": 1.0,
+                   "frontier_components": 128},
     "09_conclusion": {},
 }
 
@@ -265,7 +295,8 @@ def check_parameters(notebook: str, **values: Any) -> dict[str, Any]:
     ------
     ParameterError
         On an unknown or missing parameter name, or a value of the wrong type or range; the
-        message names the parameter and what it accepts.
+        message names the parameter and what it accepts. In an IPython kernel, also on a name
+        that papermill injected (``-p NAME VALUE``) but the notebook does not declare.
     """
     spec = _spec(notebook)
     unknown = sorted(set(values) - set(spec))
@@ -273,6 +304,12 @@ def check_parameters(notebook: str, **values: Any) -> dict[str, Any]:
         raise ParameterError(
             f"Unknown parameter(s) {unknown} for {notebook}; its parameters are "
             f"{', '.join(spec) or 'none'}"
+        )
+    injected = sorted(set(injected_names(_kernel_history())) - set(spec))
+    if injected:
+        raise ParameterError(
+            f"Unknown parameter(s) {injected} given to papermill for {notebook}; its "
+            f"parameters are {', '.join(spec) or 'none'}. Correct the name in `-p NAME VALUE`."
         )
     missing = sorted(set(spec) - set(values))
     if missing:
@@ -283,3 +320,54 @@ def check_parameters(notebook: str, **values: Any) -> dict[str, Any]:
 def describe_parameters(notebook: str) -> dict[str, str]:
     """What each parameter of a notebook accepts, in words."""
     return {name: param.describe() for name, param in _spec(notebook).items()}
+
+
+def is_default_run(notebook: str, values: dict[str, Any]) -> bool:
+    """Whether ``values`` are exactly the notebook's :data:`DEFAULTS` (the book's own run).
+
+    An unknown notebook is never a default run.
+    """
+    return notebook in DEFAULTS and dict(values) == DEFAULTS[notebook]
+
+
+def injected_names(history: list[str]) -> list[str]:
+    """The names that papermill's injected parameters cell assigns, in order.
+
+    Parameters
+    ----------
+    history : list of str
+        Sources of the cells a kernel has run (IPython's ``In``). The last one whose first
+        line is papermill's ``# Parameters`` comment is read; without one, nothing is returned.
+    """
+    injected = [source for source in history if isinstance(source, str)
+                and source.strip().partition("\n")[0].rstrip() == "# Parameters"]
+    if not injected:
+        return []
+    try:
+        tree = ast.parse(injected[-1])
+    except SyntaxError:
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    return names
+
+
+def _kernel_history() -> list[str]:
+    """IPython's ``In`` (the sources of the cells run so far), or ``[]`` outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    if shell is None:
+        return []
+    history = getattr(shell, "user_ns", {}).get("In", [])
+    return list(history) if isinstance(history, list) else []

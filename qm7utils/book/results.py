@@ -29,8 +29,24 @@ Splits carry the book's names (:data:`SPLITS`): ``train``, ``validation`` (for c
 groups as well (``cv``, ``learning_curve``). ``headline`` is the one number the comparison
 table shows for the entry: MAE in kcal/mol for regression, accuracy for classification, on a
 split or on ``cv``; ``std`` is the spread over folds (P-folds protocol).
-The output folder is ``$QM7_RESULTS_DIR`` when set (the test suite points it at a temporary
-folder, so test runs never touch the committed files), else ``results/`` of the repository.
+``headline.value`` must equal ``metrics[split][metric]``, and ``headline.std`` the
+``<metric>_std`` of that group when it has one.
+
+Where results go. Rerunning a chapter never destroys committed work:
+
+- ``$QM7_RESULTS_DIR``, when set, takes every results file (the test suite points it at a
+  temporary folder; ``python -m qm7utils.book.run`` points it at ``<output-dir>/results``
+  for a run with ``--quick`` or ``--params``);
+- otherwise only the book's default run, with exactly the parameters of
+  :data:`qm7utils.book.params.DEFAULTS` (``make run``), writes to the committed ``results/``
+  of the repository (:func:`book_results_dir`);
+- a run with any other parameters (``papermill ... -p seed 1``, a notebook whose parameters
+  cell was edited) writes to ``_build/executed/results/`` beside it (:func:`trial_results_dir`)
+  and says so.
+
+Files are written atomically under a unique temporary name, so two processes saving the same
+file at once leave one complete file; a file's ``notebook`` must match its file name and be
+a plain name (no folders, no ``..``).
 """
 
 from __future__ import annotations
@@ -40,18 +56,25 @@ import json
 import math
 import os
 import platform
+import re
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from .params import is_default_run
 
 __all__ = [
     "PROTOCOLS",
     "SCHEMA_VERSION",
     "SPLITS",
     "ResultsError",
+    "book_results_dir",
     "load_results",
+    "read_results",
     "results_dir",
     "save_results",
+    "trial_results_dir",
     "validate_results",
 ]
 
@@ -62,6 +85,10 @@ PROTOCOLS = ("deck split", "deck 80/20 split", "P folds", "P fold subset")
 TASKS = ("regression", "classification")
 #: The split names of ``split_sizes`` and of ``headline.split`` (which may also be ``cv``).
 SPLITS = ("train", "validation", "test")
+#: The headline metric of each task: the number the closing comparison shows.
+HEADLINE_METRICS = {"regression": "mae", "classification": "accuracy"}
+#: A notebook name: letters, digits, ``_`` and ``-`` (no folders, no dots).
+NOTEBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _VERSION_PACKAGES = (
     "numpy", "scipy", "pandas", "scikit-learn", "xgboost", "keras", "jax", "networkx",
     "optuna", "qmllib", "qm7utils",
@@ -72,15 +99,41 @@ class ResultsError(ValueError):
     """A results file is missing, malformed or does not follow the schema."""
 
 
-def results_dir() -> Path:
-    """``$QM7_RESULTS_DIR``, else ``results/`` of the repository (or of the working folder)."""
-    env = os.environ.get("QM7_RESULTS_DIR")
-    if env:
-        return Path(env).expanduser()
+def book_results_dir() -> Path:
+    """The committed ``results/`` of the repository (or of the working folder, outside it)."""
     root = Path(__file__).resolve().parents[2]
     if (root / "_toc.yml").is_file():
         return root / "results"
     return Path.cwd() / "results"
+
+
+def trial_results_dir() -> Path:
+    """Where runs with non-default parameters save: ``_build/executed/results`` beside
+    :func:`book_results_dir` (the runner's default output folder for trial runs)."""
+    return book_results_dir().parent / "_build" / "executed" / "results"
+
+
+def results_dir(notebook: str | None = None, run_parameters: dict | None = None) -> Path:
+    """The results folder: ``$QM7_RESULTS_DIR`` when set, else the committed ``results/``.
+
+    Given a notebook and its parameters (as :func:`save_results` does), a run whose
+    parameters differ from the notebook's defaults gets :func:`trial_results_dir` instead, so
+    that it never overwrites the committed results.
+    """
+    env = os.environ.get("QM7_RESULTS_DIR")
+    if env:
+        return Path(env).expanduser()
+    if notebook is not None and not is_default_run(notebook, run_parameters or {}):
+        return trial_results_dir()
+    return book_results_dir()
+
+
+def _check_name(notebook: Any, source: str) -> None:
+    if not isinstance(notebook, str) or not NOTEBOOK_NAME.fullmatch(notebook):
+        raise ResultsError(
+            f"{source}: notebook {notebook!r} is not a notebook name (letters, digits, '_' "
+            "and '-', e.g. '06_regression'; no folders or dots)"
+        )
 
 
 def library_versions() -> dict[str, str]:
@@ -101,14 +154,27 @@ def _number(value: Any, where: str, allow_none: bool = False) -> None:
         raise ResultsError(f"{where} must be a finite number, got {value!r}")
 
 
-def validate_results(data: dict, source: str = "results") -> dict:
+def validate_results(
+    data: dict, source: str = "results", path: str | os.PathLike | None = None
+) -> dict:
     """Check a results document against the schema; return it unchanged.
+
+    Parameters
+    ----------
+    data : dict
+        The document, as read from JSON.
+    source : str
+        How messages name the document (the file name when ``path`` is given).
+    path : path, optional
+        The file it was read from: its ``notebook`` must then match the file's name.
 
     Raises
     ------
     ResultsError
         Naming the first field that is missing or wrong.
     """
+    if path is not None:
+        source = Path(path).name
 
     def need(mapping: dict, key: str, kind, where: str):
         if not isinstance(mapping, dict) or key not in mapping:
@@ -122,7 +188,12 @@ def validate_results(data: dict, source: str = "results") -> dict:
 
     if need(data, "schema_version", int, "") != SCHEMA_VERSION:
         raise ResultsError(f"{source}: schema_version must be {SCHEMA_VERSION}")
-    need(data, "notebook", str, "")
+    _check_name(need(data, "notebook", str, ""), source)
+    if path is not None and data["notebook"] != Path(path).stem:
+        raise ResultsError(
+            f"{source}: notebook {data['notebook']!r} does not match the file name; a results "
+            f"file is named after its notebook ({data['notebook']}.json)"
+        )
     created = need(data, "created", str, "")
     try:
         stamp = _dt.datetime.fromisoformat(created)
@@ -169,9 +240,36 @@ def validate_results(data: dict, source: str = "results") -> dict:
             )
         _number(headline.get("value"), f"{source}: {where}headline.value")
         _number(headline.get("std"), f"{source}: {where}headline.std", allow_none=True)
+        _check_headline(entry, f"{source}: {where}headline")
         _number(need(entry, "wall_time_s", (int, float), where), f"{source}: {where}wall_time_s")
         need(entry, "parameters", dict, where)
     return data
+
+
+def _check_headline(entry: dict, where: str) -> None:
+    """The headline is the task's metric, and equals the value in ``metrics`` it names."""
+    headline, metrics = entry["headline"], entry["metrics"]
+    split, metric = headline["split"], headline["metric"]
+    expected = HEADLINE_METRICS[entry["task"]]
+    if metric != expected:
+        raise ResultsError(f"{where}.metric of a {entry['task']} entry must be {expected!r}")
+    group = metrics.get(split, {})
+    if metric not in group or isinstance(group[metric], list):
+        raise ResultsError(f"{where} names metrics.{split}.{metric}, which is missing")
+    if not math.isclose(headline["value"], group[metric], rel_tol=1e-9, abs_tol=1e-12):
+        raise ResultsError(
+            f"{where}.value {headline['value']!r} differs from metrics.{split}.{metric} "
+            f"{group[metric]!r}"
+        )
+    std = group.get(f"{metric}_std")
+    if std is not None and not isinstance(std, list) and (
+        headline.get("std") is None
+        or not math.isclose(headline["std"], std, rel_tol=1e-9, abs_tol=1e-12)
+    ):
+        raise ResultsError(
+            f"{where}.std {headline.get('std')!r} differs from metrics.{split}.{metric}_std "
+            f"{std!r}"
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -204,12 +302,14 @@ def save_results(
     run_parameters : dict
         The notebook's validated parameters.
     directory : path, optional
-        Defaults to :func:`results_dir`.
+        Defaults to :func:`results_dir` for this notebook and these parameters: the committed
+        ``results/`` only for the default parameters (see the module docstring).
 
     Returns
     -------
     Path of the written file.
     """
+    _check_name(notebook, "save_results")
     data = {
         "schema_version": SCHEMA_VERSION,
         "notebook": notebook,
@@ -219,13 +319,45 @@ def save_results(
         "entries": _jsonable(entries),
     }
     validate_results(data, source=notebook)
-    folder = Path(directory) if directory is not None else results_dir()
+    if directory is not None:
+        folder = Path(directory)
+    else:
+        folder = results_dir(notebook, data["run_parameters"])
+        if folder == trial_results_dir():
+            print(f"Non-default parameters: results go to {folder}, not over the committed "
+                  "results/ (set QM7_RESULTS_DIR to choose the folder).")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{notebook}.json"
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    tmp.replace(target)
+    # A unique temporary file in the same folder, then an atomic rename: a concurrent save or
+    # a crash never leaves a torn file, and no two writers share a temporary name.
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{notebook}.", suffix=".json.tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return target
+
+
+def read_results(path: str | os.PathLike) -> dict:
+    """Read and validate one results file (its ``notebook`` must match its name).
+
+    Raises
+    ------
+    ResultsError
+        If the file cannot be read, is not valid JSON or breaks the schema.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as error:
+        raise ResultsError(f"Cannot read {path}: {error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ResultsError(f"{path.name} is not valid JSON: {error}") from None
+    return validate_results(data, path=path)
 
 
 def load_results(directory: str | os.PathLike | None = None) -> list[dict]:
@@ -241,11 +373,4 @@ def load_results(directory: str | os.PathLike | None = None) -> list[dict]:
         raise ResultsError(
             f"No results folder at {folder}: run the modelling notebooks first (make run)"
         )
-    documents = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ResultsError(f"{path.name} is not valid JSON: {error}") from None
-        documents.append(validate_results(data, source=path.name))
-    return documents
+    return [read_results(path) for path in sorted(folder.glob("*.json"))]

@@ -11,7 +11,15 @@ Usage::
 Without parameters the notebooks are executed in place: their stored outputs (which the book
 shows and nbval checks) and ``results/*.json`` are refreshed. With ``--quick`` or ``--params``
 the executed copies go to ``--output-dir`` (default ``_build/executed``) and their results files
-to ``<output-dir>/results``, so a trial run never overwrites the committed outputs.
+to ``<output-dir>/results`` (or ``$QM7_RESULTS_DIR``), so a trial run never overwrites the
+committed outputs; an ``--output-dir`` that is the notebooks' own folder is refused unless
+``--in-place`` asks for it (the results files still stay out of ``results/``: see
+:mod:`qm7utils.book.results`).
+
+Each notebook is executed into a temporary copy beside its target, which replaces the target
+only once the whole notebook has run: a failed in-place run leaves the committed notebook as
+it was (a failed copy elsewhere is kept, with its error, for inspection). Environment variables
+the runner sets for the kernels (``TQDM_DISABLE``, ``QM7_RESULTS_DIR``) are restored afterwards.
 
 A parameters file is YAML: notebook names (or ``all``) mapping to parameter values::
 
@@ -21,19 +29,26 @@ A parameters file is YAML: notebook names (or ``all``) mapping to parameter valu
       n_molecules: 2000
 
 Every value is checked against the notebook's declaration in :mod:`qm7utils.book.params` before
-anything runs. The run stops at the first failing notebook and names the failing cell.
+anything runs. An empty file, a repeated key, an unknown notebook and a parameter that no
+notebook declares (under ``all``) or that the notebook does not declare (under its name) are
+refused, with the known names. The run stops at the first failing notebook and names the
+failing cell.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from .params import NOTEBOOKS, QUICK, ParameterError, describe_parameters
+from .results import book_results_dir, trial_results_dir
 
 __all__ = ["RunError", "find_notebooks", "main", "resolve_parameters", "run_notebooks"]
 
@@ -67,14 +82,34 @@ def find_notebooks(directory: Path, only: list[str] | None = None) -> list[Path]
 def _load_params_file(path: Path) -> dict[str, dict[str, Any]]:
     import yaml
 
+    class UniqueKeys(yaml.SafeLoader):
+        """Refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"repeated key(s) {repeated}", node.start_mark
+            )
+        return loader.construct_mapping(node, deep=deep)
+
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
+        data = yaml.load(path.read_text(), Loader=UniqueKeys)  # a SafeLoader: no code runs
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise RunError(f"Cannot read the parameters file {path}: {error}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+    if data is not None and (
+        not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values())
+    ):
         raise RunError(
             f"{path} must map notebook names (or 'all') to parameter values, e.g. "
             "'06_regression: {seed: 1}'"
+        )
+    if not data or not any(data.values()):
+        raise RunError(
+            f"The parameters file {path} gives no parameter values; write e.g. "
+            "'06_regression: {seed: 1}', or leave out --params for the book's default run"
         )
     return data
 
@@ -99,15 +134,22 @@ def resolve_parameters(
     spec = NOTEBOOKS[notebook]
     values: dict[str, Any] = dict(QUICK.get(notebook, {})) if quick else {}
     overrides = overrides or {}
-    unknown_notebooks = sorted(set(overrides) - set(NOTEBOOKS) - {"all"})
+    unknown_notebooks = sorted(set(overrides) - set(NOTEBOOKS) - {"all"}, key=str)
     if unknown_notebooks:
         raise ParameterError(
             f"Unknown notebook(s) {unknown_notebooks} in the parameters; known: "
             f"{', '.join(NOTEBOOKS)} or 'all'"
         )
+    every = {name: None for params in NOTEBOOKS.values() for name in params}
+    unknown_all = sorted(set(overrides.get("all", {})) - set(every), key=str)
+    if unknown_all:
+        raise ParameterError(
+            f"Unknown parameter(s) {unknown_all} under 'all'; the notebooks' parameters are "
+            f"{', '.join(every)}"
+        )
     values.update({k: v for k, v in overrides.get("all", {}).items() if k in spec})
     own = overrides.get(notebook, {})
-    unknown = sorted(set(own) - set(spec))
+    unknown = sorted(set(own) - set(spec), key=str)
     if unknown:
         raise ParameterError(
             f"Unknown parameter(s) {unknown} for {notebook}; its parameters are "
@@ -124,16 +166,38 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def _relative_metadata_paths(path: Path) -> None:
-    """Store repository-relative paths in papermill's metadata (no local paths in git)."""
+def _finish(executed: Path, target: Path) -> None:
+    """Store repository-relative paths in papermill's metadata (no local paths in git, and the
+    target's name rather than the temporary copy's), then move the copy onto the target."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(executed, as_version=4)
     meta = nb.metadata.get("papermill", {})
-    for key in ("input_path", "output_path"):
-        if key in meta:
-            meta[key] = _relative(Path(meta[key]))
-    nbformat.write(nb, path)
+    if "input_path" in meta:
+        meta["input_path"] = _relative(Path(meta["input_path"]))
+    if "output_path" in meta:
+        meta["output_path"] = _relative(target)
+    nbformat.write(nb, executed)
+    if target.exists():
+        shutil.copymode(target, executed)
+    else:
+        executed.chmod(0o644)
+    os.replace(executed, target)
+
+
+@contextlib.contextmanager
+def _environment(**values: str):
+    """Set environment variables for the kernels papermill starts; restore them afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _describe_failure(error: Exception, notebook: Path) -> str:
@@ -154,30 +218,79 @@ def run_notebooks(
     quick: bool = False,
     overrides: dict[str, dict[str, Any]] | None = None,
     timeout: int | None = None,
+    in_place: bool = False,
 ) -> dict[str, float]:
     """Execute notebooks in order; return the wall time of each, in seconds.
+
+    Parameters
+    ----------
+    notebooks : list of Path
+        The notebooks, in the order to run them.
+    output_dir : Path, optional
+        Where the executed copies go (and, unless ``QM7_RESULTS_DIR`` is set, their results
+        files, to ``<output_dir>/results``); by default the notebooks are replaced in place.
+    quick, overrides
+        The quick profile and parameter values (see :func:`resolve_parameters`).
+    timeout : int, optional
+        Seconds allowed per cell.
+    in_place : bool
+        Allow a quick or parameterised run to replace the notebooks themselves.
 
     Raises
     ------
     RunError
-        At the first notebook that fails, naming the failing cell and the error.
+        Before anything runs, when a quick or parameterised run would replace the notebooks
+        without ``in_place``; at the first notebook that fails, naming the failing cell and
+        the error (a notebook run in place is then left unchanged).
     """
     import papermill
 
     plan = [(nb, resolve_parameters(nb.stem, quick, overrides)) for nb in notebooks]
+    sources = {nb.parent.resolve() for nb in notebooks} | {(ROOT / "notebooks").resolve()}
+    writes_sources = output_dir is None or output_dir.resolve() in sources
+    if writes_sources and (quick or any(p for _, p in plan)) and not in_place:
+        raise RunError(
+            f"A {'quick' if quick else 'parameterised'} run would overwrite the committed "
+            f"notebooks in {_relative(notebooks[0].parent)}/: write the copies elsewhere with "
+            "--output-dir (e.g. _build/executed), or pass --in-place to overwrite them on purpose"
+        )
+    env = {"TQDM_DISABLE": "1"}  # tqdm's own switch: no progress bars in stored outputs
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["TQDM_DISABLE"] = "1"  # tqdm's own switch: no progress bars in stored outputs
+        if not writes_sources and not os.environ.get("QM7_RESULTS_DIR"):
+            results = output_dir / "results"  # beside the copies, never the committed folder
+            if results.resolve() == book_results_dir().resolve():
+                results = trial_results_dir()
+            env["QM7_RESULTS_DIR"] = str(results)
     times: dict[str, float] = {}
-    for i, (notebook, parameters) in enumerate(plan, 1):
-        target = (output_dir / notebook.name) if output_dir is not None else notebook
-        shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
-        print(f"[{i}/{len(plan)}] {notebook.stem}" + (f" ({shown})" if shown else ""), flush=True)
-        start = time.perf_counter()
+    with _environment(**env):
+        for i, (notebook, parameters) in enumerate(plan, 1):
+            target = (output_dir / notebook.name) if output_dir is not None else notebook
+            shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+            print(f"[{i}/{len(plan)}] {notebook.stem}" + (f" ({shown})" if shown else ""),
+                  flush=True)
+            start = time.perf_counter()
+            _execute(papermill, notebook, target, parameters, timeout)
+            times[notebook.stem] = time.perf_counter() - start
+            print(f"      done in {times[notebook.stem]:.1f} s -> {_relative(target)}",
+                  flush=True)
+    return times
+
+
+def _execute(papermill, notebook: Path, target: Path, parameters: dict, timeout) -> None:
+    """Run one notebook into a temporary copy beside ``target``; replace ``target`` on success.
+
+    On a failure in a cell, a copy elsewhere is kept with its error, while a notebook run in
+    place is left as it was.
+    """
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".ipynb")
+    os.close(handle)
+    executed = Path(name)
+    try:
         try:
             papermill.execute_notebook(
                 str(notebook),
-                str(target),
+                str(executed),
                 parameters=parameters,
                 cwd=str(notebook.parent),
                 kernel_name="python3",
@@ -186,11 +299,16 @@ def run_notebooks(
                 execution_timeout=timeout,
             )
         except papermill.PapermillExecutionError as error:
-            raise RunError(_describe_failure(error, notebook)) from None
-        times[notebook.stem] = time.perf_counter() - start
-        _relative_metadata_paths(target)
-        print(f"      done in {times[notebook.stem]:.1f} s -> {_relative(target)}", flush=True)
-    return times
+            message = _describe_failure(error, notebook)
+            if target.resolve() == notebook.resolve():
+                message += f"\n  {_relative(notebook)} is unchanged"
+            else:
+                _finish(executed, target)
+                message += f"\n  the executed copy, with the error, is {_relative(target)}"
+            raise RunError(message) from None
+        _finish(executed, target)
+    finally:
+        executed.unlink(missing_ok=True)
 
 
 def _report(times: dict[str, float]) -> None:
@@ -210,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, help="YAML file of parameters per notebook")
     parser.add_argument("--quick", action="store_true", help="the quick profile: tiny runs")
     parser.add_argument("--output-dir", type=Path, help="write executed copies here")
+    parser.add_argument("--in-place", action="store_true",
+                        help="let a --quick or --params run overwrite the notebooks themselves")
     parser.add_argument("--notebooks-dir", type=Path, default=ROOT / "notebooks")
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     parser.add_argument("--list", action="store_true", help="list notebooks and parameters")
@@ -226,12 +346,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         overrides = _load_params_file(args.params) if args.params else None
         output_dir = args.output_dir
-        if output_dir is None and (args.quick or overrides):
+        if output_dir is None and (args.quick or overrides) and not args.in_place:
             output_dir = ROOT / "_build" / "executed"
-        if output_dir is not None and "QM7_RESULTS_DIR" not in os.environ:
-            # Trial runs must not overwrite the committed results.
-            os.environ["QM7_RESULTS_DIR"] = str(output_dir / "results")
-        times = run_notebooks(notebooks, output_dir, args.quick, overrides, args.timeout)
+        times = run_notebooks(notebooks, output_dir, args.quick, overrides, args.timeout,
+                              in_place=args.in_place)
     except (RunError, ParameterError) as error:
         print(f"\nError: {error}", file=sys.stderr)
         return 1
