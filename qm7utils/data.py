@@ -15,12 +15,19 @@ name  shape          content
 ===== ============== ======================================================================
 
 :func:`load_qm7` finds the file (explicit path, then ``QM7_PATH``, then the cache, then a
-verified download), checks its structure, and returns a :class:`QM7` object.
+verified download; the cached copy is checked against the same hash), checks its structure
+and its content (``X`` against ``Z`` and ``R``, the folds in ``P``), and returns a
+:class:`QM7` object.
 """
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import os
+import tempfile
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,17 +36,22 @@ import numpy as np
 from .chem import ELEMENTS, element_counts, hill_formula
 
 __all__ = [
+    "DOWNLOAD_DEADLINE",
     "MAX_ATOMS",
+    "N_FOLDS",
     "QM7",
     "QM7DataError",
     "QM7_SHA256",
     "QM7_SIZE",
     "QM7_URL",
+    "READ_TIMEOUT",
     "cache_dir",
     "fetch_qm7",
+    "file_sha256",
     "load_qm7",
     "locate_qm7",
     "validate_arrays",
+    "verify_cached",
 ]
 
 #: Where the canonical file is published.
@@ -52,6 +64,12 @@ QM7_SIZE = 17_884_280
 QM7_FILENAME = "qm7.mat"
 #: Padded number of atoms per molecule in QM7.
 MAX_ATOMS = 23
+#: Number of cross-validation folds in ``P``.
+N_FOLDS = 5
+#: A download gives up when one read waits longer than this (seconds) ...
+READ_TIMEOUT = 30.0
+#: ... or when the whole transfer takes longer than this (seconds).
+DOWNLOAD_DEADLINE = 600.0
 
 _FIX_HINT = (
     "Point the book at a good copy: pass load_qm7(path=...), or set the QM7_PATH environment "
@@ -210,16 +228,54 @@ def locate_qm7(path: str | os.PathLike | None = None) -> tuple[Path | None, str]
     return None, "download"
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, as a hex string."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_cached(path: str | os.PathLike, sha256: str | None = None) -> Path:
+    """Check the cached copy against the canonical hash (every time it is used: 20-odd ms).
+
+    A cached file is the download of :func:`fetch_qm7`, so it must be the canonical file byte
+    for byte; a copy modified or damaged since is refused, even one that still reads as a
+    valid QM7 file.
+
+    Raises
+    ------
+    QM7DataError
+        If the hash differs, telling to delete the copy (the next :func:`load_qm7` then
+        downloads a fresh one) or to point ``QM7_PATH`` at a good copy.
+    """
+    path = Path(path)
+    sha256 = sha256 or QM7_SHA256
+    found = file_sha256(path)
+    if found != sha256:
+        raise QM7DataError(
+            f"The cached copy {path} is not the canonical qm7.mat (sha256 {found}, expected "
+            f"{sha256}): it was modified or damaged after its download. Delete it (the next "
+            "load_qm7() downloads a fresh, verified copy, or call qm7utils.data.fetch_qm7()), "
+            "or set QM7_PATH to a good copy."
+        )
+    return path
+
+
 def fetch_qm7(
     url: str | None = None,
     sha256: str | None = None,
     directory: str | os.PathLike | None = None,
     progressbar: bool = True,
+    timeout: float = READ_TIMEOUT,
+    deadline: float = DOWNLOAD_DEADLINE,
 ) -> Path:
     """Download ``qm7.mat`` into the cache, verified against its SHA-256.
 
     The transfer goes to a temporary file beside the target and is moved into place only once
-    its hash matches, so an interrupted or corrupted download never leaves a file behind. A
+    its hash matches, so an interrupted, timed-out or corrupted download never leaves a file
+    behind (the temporary file is deleted whatever stops the transfer, Ctrl-C included). A
     cached file whose hash matches is used as is; one that does not match is downloaded again.
 
     Parameters
@@ -231,43 +287,84 @@ def fetch_qm7(
         Cache folder; defaults to :func:`cache_dir`.
     progressbar : bool
         Show a tqdm progress bar while downloading.
+    timeout : float
+        Seconds one connection attempt or read may wait (:data:`READ_TIMEOUT`).
+    deadline : float
+        Seconds the whole transfer may take (:data:`DOWNLOAD_DEADLINE`): a server that keeps
+        sending a trickle is abandoned too.
 
     Returns
     -------
     Path of the verified file.
-    """
-    import pooch
-    import requests
 
+    Raises
+    ------
+    QM7DataError
+        No network, a server error, a timeout, a transfer cut short, a checksum mismatch, or
+        a cache folder that cannot be written; each message says what to do.
+    """
     url = url or os.environ.get("QM7_URL") or QM7_URL
     sha256 = sha256 or QM7_SHA256
     directory = Path(directory) if directory is not None else cache_dir()
+    target = directory / QM7_FILENAME
+    if target.is_file() and file_sha256(target) == sha256:
+        return target
+    by_hand = (
+        "Download qm7.mat by hand (quantum-machine.org/datasets) and set the QM7_PATH "
+        "environment variable to it, or pass load_qm7(path=...)."
+    )
     try:
-        fetched = pooch.retrieve(
-            url,
-            known_hash=f"sha256:{sha256}",
-            fname=QM7_FILENAME,
-            path=directory,
-            progressbar=progressbar,
-        )
-    except ValueError as error:  # pooch: hash mismatch
-        raise QM7DataError(
-            f"The file downloaded from {url} failed its checksum (expected sha256 {sha256}); "
-            f"it was discarded. The transfer may have been corrupted or the server changed the "
-            f"file: try again, or download qm7.mat by hand and set QM7_PATH to it. ({error})"
-        ) from error
-    except requests.exceptions.RequestException as error:
-        raise QM7DataError(
-            f"Could not download QM7 from {url}: {type(error).__name__}. No network? Download "
-            "qm7.mat by hand (quantum-machine.org/datasets) and set the QM7_PATH environment "
-            "variable to it, or pass load_qm7(path=...)."
-        ) from error
+        directory.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".qm7-", suffix=".part", dir=directory)
     except OSError as error:
         raise QM7DataError(
             f"Could not write the QM7 download into {directory}: {error}. Set QM7_CACHE_DIR to a "
             "writable folder, or set QM7_PATH to a copy of qm7.mat."
         ) from error
-    return Path(fetched)
+    partial = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            received, digest = _transfer(url, out, timeout, deadline, progressbar)
+        if digest != sha256:
+            raise QM7DataError(
+                f"The file downloaded from {url} failed its checksum (expected sha256 {sha256}, "
+                f"got {digest} for {received} bytes); it was discarded. The transfer may have "
+                f"been corrupted or the server changed the file: try again. {by_hand}"
+            )
+        os.replace(partial, target)
+    except (OSError, http.client.HTTPException) as error:
+        raise QM7DataError(
+            f"Could not download QM7 from {url}: {type(error).__name__}: {error}. No network? "
+            f"{by_hand}"
+        ) from error
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _transfer(url: str, out, timeout: float, deadline: float, progressbar: bool):
+    """Copy ``url`` into the open file ``out``; return (bytes received, their sha256)."""
+    from tqdm.auto import tqdm
+
+    digest, received = hashlib.sha256(), 0
+    stop = time.monotonic() + deadline
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        expected = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=expected, unit="B", unit_scale=True, desc="qm7.mat",
+                  disable=not progressbar) as bar:
+            while block := response.read(1 << 16):
+                if time.monotonic() > stop:
+                    raise TimeoutError(
+                        f"the download took longer than {deadline:.0f} s (received {received} "
+                        f"of {expected or '?'} bytes)"
+                    )
+                out.write(block)
+                digest.update(block)
+                received += len(block)
+                bar.update(len(block))
+    if expected is not None and received != expected:
+        raise ConnectionError(f"the transfer was cut off after {received} of {expected} bytes")
+    return received, digest.hexdigest()
 
 
 def _read_mat(path: Path) -> dict[str, np.ndarray]:
@@ -287,9 +384,11 @@ def validate_arrays(arrays: dict[str, np.ndarray], source: str = "the file") -> 
     """Check the structure of raw QM7 arrays and return them as a :class:`QM7`.
 
     Checks: the five variables exist; shapes agree (``X`` (n,23,23), ``T`` n values, ``P``
-    (5, n/5), ``Z`` (n,23), ``R`` (n,23,3)); dtypes are numeric; ``Z`` holds only
-    0, 1, 6, 7, 8, 16 with real atoms before padding; padding rows of ``R`` are zero; ``P`` is a
-    partition of all molecules; every value is finite.
+    (5, n/5): five folds, not transposed, ``Z`` (n,23), ``R`` (n,23,3)); dtypes are numeric;
+    ``Z`` holds only 0, 1, 6, 7, 8, 16 with real atoms before padding; padding rows of ``R`` are
+    zero; ``P`` is a partition of all molecules (0-based); every value is finite; ``X`` is the
+    Coulomb matrix of ``Z`` and ``R`` sorted by descending row sum, ties broken either way
+    (:func:`qm7utils.representations.coulomb.agrees_as_sets`, a fraction of a second).
 
     Raises
     ------
@@ -318,8 +417,15 @@ def validate_arrays(arrays: dict[str, np.ndarray], source: str = "the file") -> 
             raise fail(f"{key} has shape {arrays[key].shape}, expected {shape}")
     if T.size != n or T.ndim > 2:
         raise fail(f"T has shape {T.shape}, expected {n} energies")
-    if P.ndim != 2 or P.size != n:
-        raise fail(f"P has shape {P.shape}, expected (n_folds, {n} / n_folds)")
+    folds = (N_FOLDS, n // N_FOLDS)
+    if n % N_FOLDS:
+        raise fail(f"{n} molecules cannot be split into {N_FOLDS} folds of equal size")
+    if P.shape != folds:
+        hint = " (transposed? each row of P is one fold)" if P.shape[::-1] == folds else ""
+        raise fail(
+            f"P has shape {P.shape}, expected {folds}: {N_FOLDS} folds of {folds[1]} "
+            f"molecules{hint}"
+        )
     for key, values in (("X", X), ("T", T), ("R", R), ("Z", Z), ("P", P)):
         if not np.all(np.isfinite(values)):
             raise fail(f"{key} contains NaN or infinite values")
@@ -343,8 +449,26 @@ def validate_arrays(arrays: dict[str, np.ndarray], source: str = "the file") -> 
     if not np.all(P == np.round(P)):
         raise fail("P contains non-integer indices")
     Pi = P.astype(np.int64)
-    if not np.array_equal(np.sort(Pi.ravel()), np.arange(n)):
-        raise fail(f"P is not a partition of the molecules 0..{n - 1}")
+    members = np.sort(Pi.ravel())
+    if not np.array_equal(members, np.arange(n)):
+        one_based = np.array_equal(members, np.arange(1, n + 1))
+        one_based = " (1-based indices? subtract 1)" if one_based else ""
+        repeated = np.unique(members[1:][members[1:] == members[:-1]])
+        detail = f"; repeated: {repeated[:5].tolist()}" if repeated.size else ""
+        raise fail(f"P is not a partition of the molecules 0..{n - 1}{one_based}{detail}")
+    from .representations.coulomb import agrees_as_sets
+
+    try:
+        agrees = agrees_as_sets(Zi, R, X)
+    except ValueError as error:  # e.g. two atoms at the same position
+        raise fail(f"Z and R do not describe molecules: {error}") from error
+    if not agrees.all():
+        bad = np.flatnonzero(~agrees)
+        raise fail(
+            f"X is not the Coulomb matrix of Z and R sorted by descending row sum in "
+            f"{bad.size} molecule(s), e.g. {bad[:5].tolist()} (X reversed, permuted, zero, "
+            f"rescaled or of other molecules?)"
+        )
     return QM7(
         X=X.astype(np.float64),
         T=T.reshape(n).astype(np.float64),
@@ -364,8 +488,9 @@ def load_qm7(path: str | os.PathLike | None = None, *, download: bool = True) ->
     3. the cache folder (:func:`cache_dir`, ``$QM7_CACHE_DIR`` overrides it);
     4. a download of :data:`QM7_URL` into the cache, verified against :data:`QM7_SHA256`.
 
-    A file given by path or ``QM7_PATH`` is checked by its structure (copies of the canonical
-    file differ in their header, so not by hash); see :func:`validate_arrays`.
+    A file given by path or ``QM7_PATH`` is checked by its structure and content (copies of the
+    canonical file differ in their header, so not by hash); see :func:`validate_arrays`. The
+    cached copy is the download itself, so it is checked by hash too (:func:`verify_cached`).
 
     Parameters
     ----------
@@ -381,10 +506,13 @@ def load_qm7(path: str | os.PathLike | None = None, *, download: bool = True) ->
     Raises
     ------
     QM7DataError
-        Missing, truncated, non-MAT or malformed file; checksum mismatch; no file and no
-        network. The message names the problem and what to do.
+        Missing, truncated, non-MAT or malformed file; inconsistent arrays; checksum mismatch
+        of a download or of the cached copy; no file and no network. The message names the
+        problem and what to do.
     """
     found, how = locate_qm7(path)
+    if how == "cache":
+        verify_cached(found)
     if found is None:
         if not download:
             raise QM7DataError(

@@ -104,19 +104,30 @@ def bond_graph(Z, R, tolerance: float = BOND_TOLERANCE):
     return graph
 
 
-def eigenvector_centrality(A) -> np.ndarray:
+def eigenvector_centrality(A, real=None) -> np.ndarray:
     r"""Eigenvector centrality of each node for a batch of weighted adjacency matrices.
 
     Solves :math:`\lambda x_v = \sum_t a_{vt} x_t` for the largest eigenvalue, with
     :math:`\mathbf x \ge 0` and :math:`\lVert \mathbf x \rVert_2 = 1` (networkx's convention),
-    exactly, from a symmetric eigendecomposition of every matrix of the batch. Rows and columns
-    that are all zero (padding, isolated atoms) get centrality 0 when the rest of the graph is
-    connected.
+    exactly, from a symmetric eigendecomposition of every matrix of the batch.
+
+    Where the largest eigenvalue is not simple, every vector of its eigenspace solves the
+    equation; this function returns the one that power iteration from equal values reaches, as
+    networkx does: the projection of the uniform vector on that eigenspace. So:
+
+    * nodes without an edge (isolated atoms) get 0 when the graph has an edge;
+    * a graph without any edge, such as a molecule of one atom, gives every node the same
+      centrality (1 for one atom);
+    * nodes outside ``real`` (padding) are not part of the graph and always get 0, even in a
+      graph without edges; a batch entry with no real node gets all zeros.
 
     Parameters
     ----------
     A : array of shape (n, n) or (b, n, n)
         Symmetric non-negative adjacency matrices (distance or bond matrices).
+    real : array of bool of shape (n,) or (b, n), optional
+        The nodes of each graph, e.g. ``Z > 0``; the default, every node, cannot tell the
+        padding of a one-atom molecule from atoms, so pass it for padded molecules.
 
     Returns
     -------
@@ -125,13 +136,23 @@ def eigenvector_centrality(A) -> np.ndarray:
     A = square_matrices(A, "A")
     if np.any(A < 0) or not np.allclose(A, np.swapaxes(A, -1, -2)):
         raise ValueError("A must be symmetric with non-negative weights")
+    real = np.ones(A.shape[:-1], dtype=bool) if real is None else np.asarray(real)
+    if real.dtype != bool or real.shape != A.shape[:-1]:
+        raise ValueError(
+            f"real must be a boolean mask of the nodes of shape {A.shape[:-1]}, got "
+            f"{real.dtype} of shape {real.shape}"
+        )
     single = A.ndim == 2
-    _, vectors = np.linalg.eigh(A[None] if single else A)
-    x = vectors[..., -1]
-    # The Perron vector has one sign; fix it and clean the zeros of isolated nodes.
-    x = x * np.where(x.sum(axis=-1, keepdims=True) < 0, -1.0, 1.0)
-    x = np.clip(x, 0.0, None)
-    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    A, real = (A[None], real[None]) if single else (A, real)
+    A = A * (real[:, :, None] & real[:, None, :])  # padding is no part of the graph
+    values, vectors = np.linalg.eigh(A)
+    top = values >= values[:, -1:] - 1e-10 * np.abs(values).max(axis=1, keepdims=True)
+    uniform = real / np.sqrt(np.maximum(real.sum(axis=1, keepdims=True), 1))
+    # Projection of the uniform vector on the top eigenspace: the Perron vector, sign fixed.
+    x = np.einsum("bij,bj->bi", vectors, top * np.einsum("bij,bi->bj", vectors, uniform))
+    x = np.clip(x, 0.0, None)  # rounding leaves -1e-17 on isolated nodes
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    x = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
     return x[0] if single else x
 
 
@@ -141,7 +162,8 @@ def centrality_features(
     """Eigenvector centralities of every atom as a fixed-length feature vector per molecule.
 
     The centralities of the real atoms come first (sorted descending when ``sort=True``, which
-    makes the vector independent of the atom order), padding atoms get 0.
+    makes the vector independent of the atom order), padding atoms get 0. One atom gets 1
+    (:func:`eigenvector_centrality`); a molecule without atoms gets all zeros.
 
     Parameters
     ----------
@@ -164,7 +186,8 @@ def centrality_features(
         A = bond_adjacency(Z, R, tolerance=tolerance).astype(np.float64)
     else:
         raise ValueError(f"graph must be 'distance' or 'bond', got {graph!r}")
-    x = eigenvector_centrality(A)
+    Zb, _, single = as_molecules(Z, R)
+    x = eigenvector_centrality(A, real=Zb[0] > 0 if single else Zb > 0)
     if sort:
         x = -np.sort(-x, axis=-1)
     return x

@@ -59,3 +59,20 @@ def test_is_a_scikit_learn_regressor():
     y = np.array([-200.0, -400.0, -480.0])
     model = clone(DressedAtoms()).fit(Z, y)
     assert model.score(Z, y) == pytest.approx(1.0)
+
+
+def test_empty_batches_and_molecules_without_atoms():
+    Z, _ = batch(water(), methane(), methanol())
+    y = np.array([-200.0, -400.0, -480.0])
+    with pytest.raises(ValueError, match=r"0 sample\(s\).*DressedAtoms"):
+        DressedAtoms().fit(Z[:0], y[:0])
+    no_atoms = Z.copy()
+    no_atoms[1] = 0
+    with pytest.raises(ValueError, match=r"1 training molecule\(s\) have no atoms.*rows \[1\]"):
+        DressedAtoms().fit(no_atoms, y)
+    model = DressedAtoms().fit(Z, y)
+    # Documented results: no atoms, energy 0; an element never seen in training, energy 0.
+    assert model.predict(no_atoms)[1] == 0.0
+    assert model.as_dict()["S"] == 0.0 and model.as_dict()["N"] == 0.0
+    with pytest.raises(ValueError, match=r"0 sample\(s\)"):
+        model.predict(Z[:0])

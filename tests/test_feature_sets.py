@@ -179,3 +179,21 @@ def test_feature_set_refuses_unknown_names_and_single_molecules():
         feature_set("cm", *batch(water()))
     with pytest.raises(ValueError, match="takes a batch"):
         feature_set("deck", *water())
+
+
+@pytest.mark.parametrize("name", sorted(FEATURE_SETS))
+def test_feature_set_refuses_empty_batches_and_molecules_without_atoms(name):
+    Z, R = batch(water(), methane(), methanol())
+    with pytest.raises(ValueError, match=r"at least one molecule, got Z of shape \(0, 23\)"):
+        feature_set(name, Z[:0], R[:0])
+    Z[1], R[1] = 0, 0.0  # methane's slot emptied: a molecule of padding only
+    with pytest.raises(ValueError, match=r"1 molecule\(s\) have no atoms .* e\.g\. \[1\]"):
+        feature_set(name, Z, R)
+    # A one-atom molecule is a molecule: finite features, padding columns zero.
+    Z[1, 0] = 6
+    one_atom = feature_set(name, Z, R)
+    assert np.all(np.isfinite(one_atom.X))
+    for block in ("deck", "bond_centralities"):
+        if block in one_atom.blocks:
+            centralities = one_atom.X[1, one_atom.columns(block)][-23:]
+            np.testing.assert_array_equal(centralities, np.eye(23)[0])  # 1 for the atom

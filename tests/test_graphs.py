@@ -83,6 +83,67 @@ def test_centrality_features_invariance_and_sorting():
         G.centrality_features(Z, R, graph="complete")
 
 
+# --- degenerate molecules: one atom, no bonds, equal fragments, no atoms ------------------------
+
+
+def _far_apart(*molecules, gap=20.0):
+    """One "molecule" made of several, each shifted ``gap`` Bohr further along x."""
+    Z = np.concatenate([z for z, _ in molecules])
+    R = np.concatenate([r + [k * gap, 0.0, 0.0] for k, (_, r) in enumerate(molecules)])
+    return Z, R
+
+
+HYDROGEN = (np.array([1]), np.zeros((1, 3)))
+H2 = (np.array([1, 1]), np.array([[0.0, 0.0, 0.0], [1.4, 0.0, 0.0]]))  # 0.74 A
+
+
+@pytest.mark.parametrize(
+    ("molecule", "expected_bond"),
+    [
+        (HYDROGEN, [1.0]),  # one atom
+        (_far_apart(HYDROGEN, HYDROGEN), [2**-0.5] * 2),  # atoms, no bond
+        (_far_apart(H2, H2), [0.5] * 4),  # two equal fragments: a degenerate top eigenvalue
+        (_far_apart(H2, HYDROGEN), [2**-0.5] * 2 + [0.0]),  # an isolated atom
+    ],
+    ids=["one-atom", "no-bond", "equal-fragments", "isolated-atom"],
+)
+def test_degenerate_graphs_agree_with_networkx_and_padding_stays_zero(molecule, expected_bond):
+    Z, R = molecule
+    n = len(Z)
+    graphs = {"distance": distance_matrix(Z, R), "bond": G.bond_adjacency(Z, R).astype(float)}
+    np.testing.assert_allclose(G.eigenvector_centrality(graphs["bond"]), expected_bond, atol=1e-12)
+    Zp, Rp = batch(molecule, methanol())
+    for graph, A in graphs.items():
+        ours = G.eigenvector_centrality(A)
+        np.testing.assert_allclose(ours, _networkx_centrality(A), atol=1e-8, err_msg=graph)
+        # Padded, in a batch: the same values, and exactly 0 at every padding slot.
+        padded = G.centrality_features(Zp, Rp, graph=graph, sort=False)
+        np.testing.assert_allclose(padded[0, :n], ours, atol=1e-12, err_msg=graph)
+        assert np.all(padded[0, n:] == 0) and np.all(padded[1, 6:] == 0), graph
+        assert np.linalg.norm(padded[0]) == pytest.approx(1.0)
+
+
+def test_one_atom_and_no_atom_molecules_in_a_batch():
+    Z = np.zeros((3, 23), dtype=np.int64)
+    R = np.zeros((3, 23, 3))
+    Z[0, 0] = 6  # a lone carbon; molecule 1 has no atoms; molecule 2 is methanol
+    Z[2, :6], R[2, :6] = methanol()
+    for graph in ("distance", "bond"):
+        x = G.centrality_features(Z, R, graph=graph, sort=False)
+        np.testing.assert_array_equal(x[0], np.eye(23)[0])  # 1 for the atom, 0 for padding
+        np.testing.assert_array_equal(x[1], 0.0)  # documented: no atoms, all zeros
+        assert np.all(x[2, 6:] == 0) and np.all(x[2, :6] > 0)
+    # Without the mask, 23 nodes without edges are 23 equal nodes (networkx's answer too).
+    np.testing.assert_allclose(G.eigenvector_centrality(np.zeros((23, 23))), 23**-0.5)
+    np.testing.assert_array_equal(
+        G.eigenvector_centrality(np.zeros((23, 23)), real=np.eye(23, dtype=bool)[0]), np.eye(23)[0]
+    )
+    with pytest.raises(ValueError, match="boolean mask of the nodes of shape"):
+        G.eigenvector_centrality(np.zeros((2, 3, 3)), real=np.ones((2, 2), dtype=bool))
+    with pytest.raises(ValueError, match="boolean mask"):
+        G.eigenvector_centrality(np.zeros((3, 3)), real=np.ones(3))
+
+
 def test_centrality_errors():
     with pytest.raises(ValueError, match="non-negative"):
         G.eigenvector_centrality(np.array([[0.0, -1.0], [-1.0, 0.0]]))

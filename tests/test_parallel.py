@@ -21,23 +21,57 @@ def test_available_cores_follows_qm7_threads(monkeypatch):
             available_cores()
 
 
-def test_thread_map_keeps_the_order_and_uses_threads():
-    seen = set()
+def test_thread_map_runs_workers_side_by_side_and_keeps_the_order():
+    # The first three calls wait for each other at a barrier: only three threads running at
+    # the same time get past it (a plain loop, or fewer threads, breaks it after 10 s).
+    barrier = threading.Barrier(3, timeout=10)
+    threads = {}  # item -> the thread that computed it
+    lock = threading.Lock()
 
     def square(x):
-        seen.add(threading.get_ident())
+        if x < 3:
+            barrier.wait()
+        with lock:
+            threads[x] = threading.get_ident()
         return x * x
 
     assert thread_map(square, range(20), workers=3) == [x * x for x in range(20)]
-    assert seen and threading.get_ident() not in seen  # the work ran on the pool's threads
-    seen.clear()
-    assert thread_map(square, [1, 2, 3], workers=1) == [1, 4, 9]
-    assert seen == {threading.get_ident()}  # one worker: the plain loop, no pool
-    assert thread_map(square, [], workers=2) == []
+    assert sorted(threads) == list(range(20))
+    assert len({threads[x] for x in range(3)}) == 3  # three threads, side by side
+    assert threading.get_ident() not in threads.values()  # none of them this one
+
+
+def test_thread_map_results_follow_the_items_not_the_finishing_order():
+    # Early items finish last: item 0 waits until every other item is done.
+    done = threading.Event()
+    finished = []
+
+    def late_first(x):
+        if x == 0:
+            done.wait(timeout=10)
+        finished.append(x)
+        if len(finished) == 5:
+            done.set()
+        return -x
+
+    assert thread_map(late_first, range(6), workers=2) == [0, -1, -2, -3, -4, -5]
+    assert finished[-1] == 0  # it really finished last
+
+
+def test_thread_map_with_one_worker_is_the_plain_loop_and_checks_workers():
+    callers = []
+
+    def record(x):
+        callers.append(threading.get_ident())
+        return x + 1
+
+    assert thread_map(record, [1, 2, 3], workers=1) == [2, 3, 4]
+    assert callers == [threading.get_ident()] * 3  # this thread, in order
+    assert thread_map(record, [], workers=2) == []
     with pytest.raises(ValueError, match="workers == 0, must be >= 1"):
-        thread_map(square, [1, 2], workers=0)
+        thread_map(record, [1, 2], workers=0)
     with pytest.raises(TypeError, match="workers must be an instance of"):
-        thread_map(square, [1, 2], workers=2.0)
+        thread_map(record, [1, 2], workers=2.0)
 
 
 # process_map pickles its function by name: the workers import it from this module.

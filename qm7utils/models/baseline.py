@@ -53,15 +53,29 @@ class DressedAtoms(RegressorMixin, BaseEstimator):
     def fit(self, Z, y) -> DressedAtoms:
         """Fit per-element energies to molecules ``Z`` (n, atoms) with energies ``y`` (n,).
 
-        Raises ``ValueError`` on a shape mismatch, non-finite energies, or unknown elements.
+        An element that no training molecule contains gets energy 0 (the minimum-norm
+        least-squares solution), so train on molecules of every element you predict.
+
+        Raises ``ValueError`` on a shape mismatch, non-finite energies, unknown elements, no
+        molecules at all, or a molecule without atoms (``Z`` all 0: it has no energy to fit).
         """
         Z, y = validate_data(self, Z, y, dtype=None, y_numeric=True)
         counts = element_counts(Z).astype(np.float64)
+        empty = np.flatnonzero(counts.sum(axis=1) == 0)
+        if empty.size:
+            raise ValueError(
+                f"{empty.size} training molecule(s) have no atoms (Z all 0), e.g. rows "
+                f"{empty[:5].tolist()}: a molecule without atoms has no atomization energy; "
+                "drop them (keep rows with (Z > 0).any(axis=1))"
+            )
         self.energies_ = np.linalg.lstsq(counts, np.asarray(y, dtype=np.float64), rcond=None)[0]
         return self
 
     def predict(self, Z) -> np.ndarray:
-        """The baseline energy of each molecule: its atoms' fitted energies summed (kcal/mol)."""
+        """The baseline energy of each molecule: its atoms' fitted energies summed (kcal/mol).
+
+        A molecule without atoms (``Z`` all 0) gets 0, the empty sum.
+        """
         check_is_fitted(self, "energies_")
         Z = validate_data(self, Z, dtype=None, reset=False)
         return element_counts(Z).astype(np.float64) @ self.energies_

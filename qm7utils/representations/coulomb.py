@@ -26,6 +26,7 @@ from sklearn.utils import check_scalar
 from ..chem import BOHR_TO_ANGSTROM, as_molecules
 
 __all__ = [
+    "agrees_as_sets",
     "check_file_convention",
     "coulomb_matrix",
     "distance_matrix",
@@ -292,6 +293,77 @@ def eigenvalues(M) -> np.ndarray:
 
 
 # --- The convention of the stored X (chapter 2) ---------------------------------------------
+
+
+def agrees_as_sets(Z, R, X, norm: str = "l1", atol: float = 1e-3, tie_tol: float = 1e-3):
+    """Whether each stored ``X`` is its molecule's Coulomb matrix sorted by row norm, ties allowed.
+
+    A fast check, without searching for the order of tied atoms (that is
+    :func:`check_file_convention`): the Coulomb matrix is recomputed from ``Z`` and ``R`` and
+    sorted by descending row norm (``norm``), giving ``S``, and ``X`` is compared with it as
+    *sets*, which no order of tied atoms changes. ``X`` agrees when
+
+    * it is symmetric;
+    * it is zero outside its first ``n x n`` block (``n`` real atoms come first);
+    * it holds the same entries as ``S`` (compared as sorted lists, to ``atol``);
+    * each of its rows holds the same entries as the row of ``S`` at the same place, except
+      where ``S`` has rows whose norms tie (within ``tie_tol``): tied rows may come in any
+      order.
+
+    A reversed, otherwise permuted, rescaled, all-zero or another molecule's ``X`` fails. Most
+    molecules have no tie and agree with ``S`` entry by entry; only the others are compared as
+    sets, all at once: a fraction of a second for the whole of QM7.
+
+    Parameters
+    ----------
+    Z, R : array-like of shape (b, n) and (b, n, 3)
+        A batch of molecules (:func:`qm7utils.chem.as_molecules`).
+    X : array of shape (b, n, n)
+        The stored matrices.
+    norm : {"l1", "l2"}
+        The sorting convention (QM7's ``X``: ``"l1"``, descending row sums).
+    atol : float
+        Largest difference of two entries counted as equal (QM7 stores single precision).
+    tie_tol : float
+        Row norms closer than this are ties.
+
+    Returns
+    -------
+    ndarray of bool, shape (b,)
+    """
+    if norm not in ("l1", "l2"):
+        raise ValueError(f"norm must be 'l1' or 'l2', got {norm!r}")
+    Zb, Rb, single = as_molecules(Z, R)
+    if single:
+        raise ValueError("agrees_as_sets expects a batch: Z (b, n), R (b, n, 3), X (b, n, n)")
+    S = sort_by_row_norm(coulomb_matrix(Zb, Rb), norm)
+    X = np.asarray(X, dtype=np.float64)
+    if X.shape != S.shape:
+        raise ValueError(f"X must have shape {S.shape} to match Z and R, got {X.shape}")
+    agrees = np.abs(S - X).max(axis=(1, 2), initial=0.0) <= atol  # most molecules: no tie
+    todo = np.flatnonzero(~agrees)
+    if todo.size == 0:
+        return agrees
+    S, X, n_real = S[todo], X[todo], (Zb[todo] > 0).sum(axis=1)
+    b, n = n_real.size, Zb.shape[1]
+
+    def sorted_gap(a, c):
+        """Largest difference of the values of a and c, each sorted along its last axis."""
+        return np.abs(np.sort(a, axis=-1) - np.sort(c, axis=-1)).max(axis=-1)
+
+    block = np.arange(n)[None, :] < n_real[:, None]
+    outside = ~(block[:, :, None] & block[:, None, :])
+    ties = np.abs(np.diff(row_norms(S, norm), axis=1)) <= tie_tol
+    tied = np.zeros((b, n), dtype=bool)
+    tied[:, 1:] |= ties
+    tied[:, :-1] |= ties
+    agrees[todo] = (
+        (np.abs(X - np.swapaxes(X, 1, 2)).max(axis=(1, 2)) <= atol)
+        & (np.where(outside, np.abs(X), 0.0).max(axis=(1, 2)) <= atol)
+        & (sorted_gap(X.reshape(b, n * n), S.reshape(b, n * n)) <= atol)
+        & ((sorted_gap(X, S) <= atol) | tied).all(axis=1)
+    )
+    return agrees
 
 
 def _match_atoms(C: np.ndarray, X: np.ndarray, n: int, atol: float) -> np.ndarray | None:

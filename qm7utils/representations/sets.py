@@ -176,6 +176,13 @@ def feature_set(name: str, Z, R) -> FeatureSet:
     Returns
     -------
     FeatureSet
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, one molecule instead of a batch, an empty batch, or a molecule
+        without atoms (``Z`` all 0): a feature vector of nothing would be a row of zeros that
+        looks like data.
     """
     if name not in FEATURE_SETS:
         raise ValueError(
@@ -184,6 +191,14 @@ def feature_set(name: str, Z, R) -> FeatureSet:
     Zb, Rb, single = as_molecules(Z, R)
     if single:
         raise ValueError("feature_set takes a batch: Z of shape (b, n), R of shape (b, n, 3)")
+    if Zb.shape[0] == 0:
+        raise ValueError(f"feature_set needs at least one molecule, got Z of shape {Zb.shape}")
+    empty = np.flatnonzero(~(Zb > 0).any(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"{empty.size} molecule(s) have no atoms (Z all 0), e.g. {empty[:5].tolist()}: "
+            "drop them (keep rows with (Z > 0).any(axis=1)) before computing features"
+        )
     parts, names, blocks, start = [], [], {}, 0
     for block in FEATURE_SETS[name]:
         X, block_names = _block(block, Zb, Rb)
