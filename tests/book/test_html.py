@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import yaml
+
+#: The book's repository, from the one place it is written (``_config.yml``).
+REPOSITORY = yaml.safe_load((Path(__file__).resolve().parents[2] / "_config.yml").read_text(
+    encoding="utf-8"))["repository"]["url"].removeprefix("https://").rstrip("/")
 NOTEBOOK_PAGE = re.compile(r"notebooks/\d\d")
 #: A CDN or remote script/style would break the book offline.
 REMOTE_ASSET = re.compile(
@@ -40,7 +46,7 @@ def test_book_features(html_dir, pages):
         assert key_text in references, key_text
     for page in pages:
         html = (html_dir / page).read_text()
-        assert "github.com/qm7-book/qm7-book" in html, f"{page}: repository button"
+        assert REPOSITORY in html, f"{page}: repository button"
         assert "btn-download" in html or "download" in html.lower(), f"{page}: download button"
         if NOTEBOOK_PAGE.match(page):
             assert "mybinder.org" in html, f"{page}: Binder launch button"
