@@ -5,6 +5,7 @@ Models are built and run on a handful of inputs, never trained here.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -90,6 +91,32 @@ def test_summary_text_is_plain_ascii_with_the_counts():
     text = networks.summary_text(networks.build_deck_cnn_1d(seed=0))
     assert "339,809" in text and "(None, 130048)" in text
     assert text.isascii() and "\x1b" not in text  # no box drawing, no colour codes
+
+
+def test_summary_text_leaves_no_empty_output_box_in_jupyter(tmp_path):
+    # In Jupyter, rich (which Keras uses) displays its emptied capture buffer: an empty box.
+    # A child process runs an in-process IPython shell, with rich told it is in Jupyter, and
+    # records what reaches the shell's display publisher.
+    code = (
+        "import qm7utils, rich.console\n"
+        "from unittest import mock\n"
+        "from traitlets.config import Config\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "from qm7utils.models import networks\n"
+        "config = Config()\n"
+        "config.HistoryManager.enabled = False\n"
+        "shell = InteractiveShell.instance(config=config)\n"
+        "published = []\n"
+        "shell.display_pub.publish = lambda *args, **kwargs: published.append(kwargs or args)\n"
+        "model = networks.build_dense_network(10, hidden=(8,), seed=0)\n"
+        "with mock.patch.object(rich.console, '_is_jupyter', return_value=True):\n"
+        "    text = networks.summary_text(model)\n"
+        "assert 'Total params: 97' in text and text.isascii(), text\n"
+        "assert not published, f'{len(published)} display call(s) escaped: {published}'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "IPYTHONDIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_backend_is_jax():

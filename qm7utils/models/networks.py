@@ -16,6 +16,7 @@ Keras is imported.
 
 from __future__ import annotations
 
+import contextlib
 from numbers import Integral
 
 import keras
@@ -64,6 +65,15 @@ _BOX_TO_ASCII = str.maketrans({
 })
 
 
+def _no_display():
+    """A context that swallows IPython display calls (a no-op outside IPython)."""
+    try:
+        from IPython.utils.capture import capture_output
+    except ImportError:
+        return contextlib.nullcontext()
+    return capture_output(stdout=False, stderr=False, display=True)
+
+
 def summary_text(model, line_length: int = 78) -> str:
     """``model.summary()`` as plain ASCII text, without colour codes.
 
@@ -73,7 +83,9 @@ def summary_text(model, line_length: int = 78) -> str:
     ``print(summary_text(model))``.
     """
     lines: list[str] = []
-    model.summary(line_length=line_length, print_fn=lambda text, **kw: lines.append(text))
+    # rich, which Keras uses, shows its emptied capture buffer as an empty output box in Jupyter.
+    with _no_display():
+        model.summary(line_length=line_length, print_fn=lambda text, **kw: lines.append(text))
     return "\n".join(line.rstrip() for line in "\n".join(lines).translate(
         _BOX_TO_ASCII).splitlines()).strip("\n")
 
