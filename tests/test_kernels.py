@@ -108,6 +108,38 @@ def test_krr_errors_name_the_problem():
         KR.krr_fit(np.eye(2), np.array([1.0, np.nan]), 1.0)
 
 
+def test_gp_predict_matches_scikit_learns_gaussian_process(rng):
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    X_test = np.r_[rng.normal(size=(10, 3)), 5.0 + rng.normal(size=(3, 3))]  # 3 far away
+    sigma, lam = 1.5, 1e-2
+    K = KR.gaussian_kernel(X, sigma=sigma)
+    K_test = KR.gaussian_kernel(X_test, X, sigma=sigma)
+    mean, std = KR.gp_predict(K, y, K_test, np.ones(len(X_test)), lam)
+    np.testing.assert_allclose(mean, K_test @ KR.krr_fit(K, y, lam), rtol=1e-10)
+    amplitude = y @ np.linalg.solve(K + lam * np.eye(40), y) / 40  # the likeliest amplitude
+    kernel = (ConstantKernel(amplitude, "fixed") * RBF(sigma, "fixed")
+              + WhiteKernel(amplitude * lam, "fixed"))
+    gp = GaussianProcessRegressor(kernel, alpha=1e-12, optimizer=None).fit(X, y)
+    gp_mean, gp_std = gp.predict(X_test, return_std=True)
+    np.testing.assert_allclose(mean, gp_mean, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(std, gp_std, rtol=1e-5)
+    # Far from the data the prediction falls back to the prior: larger error bars.
+    assert std[-3:].min() > std[:10].max()
+
+
+def test_gp_predict_errors_name_the_problem():
+    K, y = np.eye(3), np.ones(3)
+    with pytest.raises(ValueError, match="K_test must have shape"):
+        KR.gp_predict(K, y, np.ones((2, 4)), np.ones(2), 1e-3)
+    with pytest.raises(ValueError, match="k_test_self"):
+        KR.gp_predict(K, y, np.ones((2, 3)), np.ones(3), 1e-3)
+    with pytest.raises(ValueError, match="regularization"):
+        KR.gp_predict(K, y, np.ones((2, 3)), np.ones(2), 0.0)
+
+
 # --- Local kernels over atomic environments ---------------------------------------------------
 
 

@@ -37,10 +37,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "gaussian_kernel",
+    "gp_predict",
     "krr_fit",
     "laplacian_kernel",
     "local_gaussian_kernels",
     "pairwise_distances",
+    "regularized_cholesky",
 ]
 
 
@@ -154,6 +156,42 @@ def gaussian_kernel(A, B=None, sigma: float = 1.0) -> np.ndarray:
 # --- The solver -------------------------------------------------------------------------------
 
 
+def regularized_cholesky(K, regularization: float, overwrite: bool = False):
+    r"""Lower Cholesky factor of :math:`\mathbf K + \lambda\mathbf I = \mathbf L\mathbf L^\top`.
+
+    ``K`` (n, n) is a kernel matrix, ``regularization`` :math:`\lambda > 0`;
+    ``overwrite=True`` lets the factorization overwrite ``K`` (saves a copy of a large matrix).
+    Returns the ``(L, lower)`` pair of :func:`scipy.linalg.cho_factor`. Raises ``ValueError`` on
+    bad input or on a matrix that is not positive definite even with :math:`\lambda` (the
+    message says to increase it).
+    """
+    K = np.asarray(K, dtype=np.float64)
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
+        raise ValueError(f"K must be a square (n, n) kernel matrix, got shape {K.shape}")
+    regularization = _positive("regularization", regularization)
+    if not np.all(np.isfinite(K)):
+        raise ValueError("K must be finite")
+    if not overwrite:
+        K = K.copy()
+    K[np.diag_indices_from(K)] += regularization  # K + lambda I
+    try:
+        return scipy.linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"K + {regularization:g} I is not positive definite (a kernel matrix computed in "
+            "limited precision, or duplicate samples): increase the regularization"
+        ) from None
+
+
+def _targets(y, n: int) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},) to match K, got {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y must be finite")
+    return y
+
+
 def krr_fit(K, y, regularization: float, overwrite: bool = False) -> np.ndarray:
     r"""KRR weights :math:`(\mathbf K + \lambda\mathbf I)^{-1}\mathbf y`, by Cholesky factorization.
 
@@ -162,26 +200,59 @@ def krr_fit(K, y, regularization: float, overwrite: bool = False) -> np.ndarray:
     ``K`` (saves a copy of a large matrix). Raises ``ValueError`` on bad input or on a matrix
     that is not positive definite even with :math:`\lambda` (the message says to increase it).
     """
-    K = np.asarray(K, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if K.ndim != 2 or K.shape[0] != K.shape[1]:
-        raise ValueError(f"K must be a square (n, n) kernel matrix, got shape {K.shape}")
-    if y.shape != (K.shape[0],):
-        raise ValueError(f"y must have shape ({K.shape[0]},) to match K, got {y.shape}")
-    regularization = _positive("regularization", regularization)
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(K))):
-        raise ValueError("K and y must be finite")
-    if not overwrite:
-        K = K.copy()
-    K[np.diag_indices_from(K)] += regularization  # K + lambda I
-    try:  # K + lambda I = L L^T
-        L = scipy.linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"K + {regularization:g} I is not positive definite (a kernel matrix computed in "
-            "limited precision, or duplicate samples): increase the regularization"
-        ) from None
+    L = regularized_cholesky(K, regularization, overwrite)  # K + lambda I = L L^T
+    y = _targets(y, len(L[0]))
     return scipy.linalg.cho_solve(L, y, check_finite=False)  # two triangular solves
+
+
+def gp_predict(K, y, K_test, k_test_self, regularization: float):
+    r"""KRR predictions with the standard deviation of a Gaussian process, from one factorization.
+
+    KRR's prediction is the mean of a Gaussian process with covariance :math:`a\,k` and noise
+    variance :math:`a\lambda`. The same Cholesky factor :math:`\mathbf L` gives each
+    prediction's variance,
+
+    .. math::
+
+        s^2(M) = a\left(k(M, M) - \lVert \mathbf L^{-1}\mathbf k_M \rVert^2 + \lambda\right),
+        \qquad a = \mathbf y^\top\boldsymbol\alpha / n ,
+
+    with :math:`\mathbf k_M` the kernel between :math:`M` and the training samples and
+    :math:`a` the amplitude of largest likelihood of the training targets (chosen on them alone).
+
+    Parameters
+    ----------
+    K : array of shape (n, n)
+        Kernel of the training samples.
+    y : array of shape (n,)
+        Training targets.
+    K_test : array of shape (m, n)
+        Kernel between the samples to predict and the training samples.
+    k_test_self : array of shape (m,)
+        Kernel of each sample to predict with itself, :math:`k(M, M)`.
+    regularization : float
+        :math:`\lambda > 0`.
+
+    Returns
+    -------
+    mean, std : arrays of shape (m,)
+        The KRR predictions (the same as with :func:`krr_fit`) and their standard deviations.
+    """
+    L = regularized_cholesky(K, regularization)
+    y = _targets(y, len(L[0]))
+    K_test = np.asarray(K_test, dtype=np.float64)
+    k_test_self = np.asarray(k_test_self, dtype=np.float64)
+    if K_test.ndim != 2 or K_test.shape[1] != len(y):
+        raise ValueError(f"K_test must have shape (m, {len(y)}) to match K, got {K_test.shape}")
+    if k_test_self.shape != (K_test.shape[0],):
+        raise ValueError(f"k_test_self must have shape ({K_test.shape[0]},), one value per row "
+                         f"of K_test, got {k_test_self.shape}")
+    alpha = scipy.linalg.cho_solve(L, y, check_finite=False)
+    amplitude = float(y @ alpha) / len(y)
+    V = scipy.linalg.solve_triangular(L[0], K_test.T, lower=True, check_finite=False)
+    explained = np.einsum("ij,ij->j", V, V)  # |L^-1 k_M|^2, one per sample to predict
+    variance = amplitude * (np.maximum(k_test_self - explained, 0.0) + regularization)
+    return K_test @ alpha, np.sqrt(variance)
 
 
 # --- The local kernel over atomic environments (the frontier model) --------------------------
