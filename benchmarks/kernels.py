@@ -1,4 +1,4 @@
-"""Speed of chapter 8's kernels against straightforward alternatives, side by side.
+"""Speed of chapter 9's kernels against straightforward alternatives, side by side.
 
     QM7_PATH=/path/to/qm7.mat python benchmarks/kernels.py [n_molecules]
 

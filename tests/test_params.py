@@ -106,7 +106,7 @@ def test_is_default_run():
     assert not is_default_run("06_regression", {**values, "n_molecules": 500})
     assert not is_default_run("06_regression", {})
     assert not is_default_run("10_missing", {})
-    assert is_default_run("09_conclusion", {})
+    assert is_default_run("10_conclusion", {})
 
 
 # --- Names papermill injected (`papermill ... -p NAME VALUE`) are checked too --------------
@@ -138,8 +138,8 @@ def test_check_refuses_a_misspelt_name_given_to_papermill(monkeypatch):
         check_parameters("01_data", seed=42, n_molecules=None)
     history[-1] = "# Parameters\nseed = 1\n"  # a declared name passes
     assert check_parameters("01_data", seed=1, n_molecules=None)["seed"] == 1
-    with pytest.raises(ParameterError, match=r"\['seed'\] given to papermill for 09_conclusion"):
-        check_parameters("09_conclusion")
+    with pytest.raises(ParameterError, match=r"\['seed'\] given to papermill for 10_conclusion"):
+        check_parameters("10_conclusion")
 
 
 def test_outside_ipython_nothing_more_is_checked(monkeypatch):

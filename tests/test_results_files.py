@@ -1,6 +1,6 @@
 """The committed results files of the modelling chapters: present, valid, and from the last run.
 
-Chapter 9 compares the models through ``results/<notebook>.json``. A file that is missing,
+Chapter 10 compares the models through ``results/<notebook>.json``. A file that is missing,
 breaks the schema, or was written by an earlier run than the notebook's stored outputs would
 make the comparison disagree with the chapters, so each must have been created during the
 papermill run recorded in its notebook (between ``metadata.papermill.start_time`` and
@@ -20,7 +20,7 @@ from qm7utils.book.params import DEFAULTS
 from qm7utils.book.results import ResultsError, read_results
 
 #: Chapter numbers of the notebooks that save results (chapter 7 may have several notebooks).
-MODELLING_CHAPTERS = ("05", "06", "07", "08")
+MODELLING_CHAPTERS = ("05", "06", "07", "08", "09")
 #: ``created`` is stored to the second (truncated), papermill's times to the microsecond.
 TOLERANCE = dt.timedelta(seconds=1)
 

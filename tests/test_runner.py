@@ -60,7 +60,7 @@ def test_resolve_parameters_layers_and_validation():
         "01_data", quick=True, overrides={"all": {"seed": 3}, "01_data": {"n_molecules": 100}}
     )
     assert layered == {"n_molecules": 100, "seed": 3}
-    assert run.resolve_parameters("09_conclusion", overrides={"all": {"seed": 3}}) == {}
+    assert run.resolve_parameters("10_conclusion", overrides={"all": {"seed": 3}}) == {}
     with pytest.raises(ParameterError, match=r"Unknown parameter\(s\) \['epochs'\] for 01_data"):
         run.resolve_parameters("01_data", overrides={"01_data": {"epochs": 1}})
     with pytest.raises(ParameterError, match=r"Unknown notebook\(s\) \['01_dat'\]"):

@@ -223,17 +223,29 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "batch_size": Integer(min=1, max=1024),
         "ablation_epochs": Integer(min=1, max=1000),
         "best_epochs": Integer(min=1, max=2000),
+        "p_fold_epochs": Integer(min=1, max=2000),
         "patience": Integer(min=1, max=1000, allow_none=True, none_means="no early stopping"),
         "augmentation_noise": Real(min=0.0, max=100.0),
     },
-    "08_kernels": {
+    "08_message_passing": {
+        "seed": SEED,
+        "n_molecules": N_MOLECULES,
+        "cutoff": Real(0.0, 20.0, open=True),
+        "n_basis": Integer(min=2, max=1000),
+        "features": Integer(min=2, max=4096),
+        "interactions": Integer(min=1, max=20),
+        "epochs": Integer(min=1, max=10000),
+        "batch_size": Integer(min=1, max=4096),
+        "learning_rate": Real(0.0, 1.0, open=True),
+    },
+    "09_kernels": {
         "seed": SEED,
         "n_molecules": N_MOLECULES,
         "inner_size": Integer(min=50, allow_none=True, none_means="all three inner folds"),
         "view_noise": Real(min=0.0, open=True),
         "frontier_components": Integer(min=1, max=720),
     },
-    "09_conclusion": {},
+    "10_conclusion": {},
 }
 
 #: The value of every parameter in the notebook's own parameters cell (a test checks that they
@@ -251,10 +263,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                       "cv_folds": 5, "n_jobs": None, "test_size": 0.15, "validation_size": 0.18},
     "07_cnn": {"seed": 42, "n_molecules": None, "deck_epochs": 10, "deck_batch_size": 4,
                "learning_rate": 0.001, "batch_size": 32, "ablation_epochs": 40,
-               "best_epochs": 200, "patience": 30, "augmentation_noise": 1.0},
-    "08_kernels": {"seed": 42, "n_molecules": None, "inner_size": 2000, "view_noise": 1.0,
+               "best_epochs": 200, "p_fold_epochs": 120, "patience": 30,
+               "augmentation_noise": 1.0},
+    "08_message_passing": {"seed": 42, "n_molecules": None, "cutoff": 4.0, "n_basis": 25,
+                           "features": 64, "interactions": 3, "epochs": 16, "batch_size": 32,
+                           "learning_rate": 0.005},
+    "09_kernels": {"seed": 42, "n_molecules": None, "inner_size": 2000, "view_noise": 1.0,
                    "frontier_components": 128},
-    "09_conclusion": {},
+    "10_conclusion": {},
 }
 
 #: Parameter values of the quick profile (tiny subsets, one epoch): every notebook in seconds.
@@ -266,9 +282,10 @@ QUICK: dict[str, dict[str, Any]] = {
     "05_classification": {"n_molecules": 500},
     "06_regression": {"n_molecules": 500, "n_trials": 2, "cv_folds": 2},
     "07_cnn": {"n_molecules": 300, "deck_epochs": 1, "ablation_epochs": 2, "best_epochs": 3,
-               "patience": 2},
-    "08_kernels": {"n_molecules": 500, "inner_size": 200, "frontier_components": 32},
-    "09_conclusion": {},
+               "p_fold_epochs": 2, "patience": 2},
+    "08_message_passing": {"n_molecules": 300, "epochs": 2, "features": 16},
+    "09_kernels": {"n_molecules": 500, "inner_size": 200, "frontier_components": 32},
+    "10_conclusion": {},
 }
 
 

@@ -7,5 +7,7 @@
 * :mod:`qm7utils.models.networks`: the Keras 3 architectures on the JAX backend (chapter 7);
 * :mod:`qm7utils.models.training`: how those networks are trained (config, scalers, loop);
 * :mod:`qm7utils.models.recipes`: the chapter-7 trainings of the small dense networks;
-* :mod:`qm7utils.models.kernels`: kernel ridge regression (chapter 8).
+* :mod:`qm7utils.models.message_passing`: the message-passing network (SchNet-style) and its
+  compiled training step (chapter 8);
+* :mod:`qm7utils.models.kernels`: kernel ridge regression (chapter 9).
 """

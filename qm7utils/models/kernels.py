@@ -1,4 +1,4 @@
-r"""Kernel ridge regression (chapter 8): kernels, the Cholesky solve, the local kernel.
+r"""Kernel ridge regression (chapter 9): kernels, the Cholesky solve, the local kernel.
 
 Kernel ridge regression (KRR) predicts the energy of a molecule :math:`M` as a weighted sum of
 its similarities to the training molecules,
@@ -14,7 +14,7 @@ symmetric positive definite and is solved by a Cholesky factorization (:func:`kr
 This module holds what tests check against direct computations, scikit-learn and ``qmllib``,
 and what ``benchmarks/kernels.py`` times: distances (:func:`pairwise_distances`), the Laplacian
 and Gaussian kernels, the solver, and the local kernel over atomic environments
-(:func:`local_gaussian_kernels`). Chapter 8 defines the rest where it teaches it: the fit on the
+(:func:`local_gaussian_kernels`). Chapter 9 defines the rest where it teaches it: the fit on the
 residual of the dressed-atom baseline, the error surface, the search of width and
 regularization inside the training folds, and the learning curves.
 """

@@ -1,6 +1,6 @@
 r"""The Bag of Bonds of Hansen et al. (2015): Coulomb-matrix entries sorted within bags.
 
-Chapter 8 uses it as the input of its kernels. Like every representation it takes molecules
+Chapter 9 uses it as the input of its kernels. Like every representation it takes molecules
 as ``(Z, R)`` (one molecule or a batch, coordinates in Bohr) and returns an array.
 """
 

@@ -1,4 +1,4 @@
-"""FCHL19 atomic environments (chapter 8): one vector per atom, and their compression.
+"""FCHL19 atomic environments (chapter 9): one vector per atom, and their compression.
 
 FCHL19 (Christensen et al. 2020) describes each atom by Gaussian-smeared distributions of the
 distances (two-body) and of the distances and angles (three-body) to its neighbours, element by

@@ -334,7 +334,7 @@ def error_surface(surface, sigmas, regularizations, chosen=None, title: str | No
     Parameters
     ----------
     surface : array of shape (len(sigmas), len(regularizations))
-        Validation MAE (kcal/mol), e.g. one fold's surface of chapter 8's search; ``inf``
+        Validation MAE (kcal/mol), e.g. one fold's surface of chapter 9's search; ``inf``
         marks a failed fit.
     sigmas, regularizations : sequences of float
         The grid.
@@ -396,7 +396,7 @@ def learning_curve_figure(curve, title: str | None = None,
     ----------
     curve : pandas.DataFrame
         Columns ``model``, ``n_train``, ``mae`` (one row per fold and size, as from
-        ``learning_curve`` of chapter 8).
+        ``learning_curve`` of chapter 9).
     title : str, optional
     target : float or None
         A dashed line at this MAE (chemical accuracy, 1 kcal/mol, by default).
