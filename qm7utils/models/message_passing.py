@@ -45,7 +45,8 @@ class Interaction(keras.layers.Layer):
 
     def __init__(self, features: int, **kwargs):
         super().__init__(**kwargs)
-        self.filter = keras.layers.Dense(features, activation=shifted_softplus)  # W(e_ij)
+        # W(e_ij): no bias, so a basis of zeros (at the cutoff) gives a filter of zeros
+        self.filter = keras.layers.Dense(features, activation=shifted_softplus, use_bias=False)
         self.neighbour = keras.layers.Dense(features, use_bias=False)  # what x_j sends
         self.update_1 = keras.layers.Dense(features, activation=shifted_softplus)
         self.update_2 = keras.layers.Dense(features)
@@ -83,8 +84,9 @@ class SchNet(keras.Model):
         check_scalar(interactions, "interactions", Integral, min_val=1)
         self.embedding = keras.layers.Embedding(n_elements, features)
         self.blocks = [Interaction(features) for _ in range(interactions)]
-        self.readout_1 = keras.layers.Dense(features // 2, activation=shifted_softplus)
-        self.readout_2 = keras.layers.Dense(1)
+        self.readout_1 = keras.layers.Dense(features // 2, activation=shifted_softplus,
+                                            name="readout_1")
+        self.readout_2 = keras.layers.Dense(1, name="readout_2")
 
     def call(self, batch):
         if "neighbours" in batch:  # the padded form
@@ -112,8 +114,9 @@ def _state(model, optimizer=None):
 
 def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer):
     """One training step, compiled once by ``jax.jit``: the mean absolute error of a batch,
-    its gradient with respect to the weights, and Adam's update. Weights go in and come out as
-    arrays (Keras' stateless API), so JAX can compile the whole step."""
+    its gradient with respect to the weights, and the optimizer's update (Adam in :func:`fit`).
+    Weights go in and come out as arrays (Keras' stateless API), so JAX can compile the whole
+    step."""
 
     def loss(trainable, non_trainable, batch, y):
         predicted, non_trainable = model.stateless_call(trainable, non_trainable, batch)
@@ -134,7 +137,8 @@ def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer):
 @dataclass
 class FitLog:
     """What :func:`fit` saw: per epoch, seconds since the start and the MAEs (model units:
-    multiply by the target scale for kcal/mol)."""
+    multiply by the target scale for kcal/mol). ``train_mae`` is the mean batch loss during the
+    epoch, while the weights change, not the MAE of the epoch's final weights."""
 
     seconds: list[float] = field(default_factory=list)
     train_mae: list[float] = field(default_factory=list)
@@ -172,7 +176,8 @@ def fit(model: keras.Model, graphs: NeighbourGraphs, basis, y, train, validation
         seed: int = 0, log: FitLog | None = None) -> FitLog:
     """Train ``model`` on the molecules ``train`` (indices) with targets ``y`` (all molecules).
 
-    Adam with a cosine schedule from ``learning_rate`` down to 1% of it over all the steps;
+    Adam with a cosine schedule from ``learning_rate`` down to 1% of it over (about) all the
+    steps, counted from one packing of ``train``;
     the batches are reshuffled every epoch; the last epoch's weights are kept. After each epoch
     the MAE on ``validation`` (if given) is logged. The trained weights are written back to
     ``model``.

@@ -151,8 +151,8 @@ class Capacity:
 
     @classmethod
     def for_graphs(cls, graphs: NeighbourGraphs, batch_size: int, slack: float = 1.15):
-        """Room for ``batch_size`` molecules of average size, plus ``slack`` (and one more
-        atom and edge, the padding slot)."""
+        """Room for ``batch_size`` molecules of average size times ``slack`` (15% spare room),
+        and one more atom and edge, the padding slot."""
         check_scalar(batch_size, "batch_size", Integral, min_val=1)
         atoms = max(int(batch_size * graphs.n_atoms.mean() * slack), int(graphs.n_atoms.max()))
         edges = max(int(batch_size * graphs.n_edges.mean() * slack), int(graphs.n_edges.max()))
