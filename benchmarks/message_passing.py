@@ -36,12 +36,6 @@ import numpy as np
 import qm7utils  # noqa: F401 - sets the JAX backend before Keras is imported (in main)
 
 
-def targets(y, batch, rows: int) -> np.ndarray:
-    out = np.zeros(rows, np.float32)
-    out[: len(batch)] = y[batch]
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=None,
@@ -63,7 +57,12 @@ def main() -> None:
 
     from qm7utils import load_qm7
     from qm7utils.evaluation import fold_splits, holdout_split
-    from qm7utils.models.message_passing import SchNet, make_train_step
+    from qm7utils.models.message_passing import (
+        SchNet,
+        batch_targets,
+        make_train_step,
+        model_weights,
+    )
     from qm7utils.models.networks import backend_versions
     from qm7utils.models.training import TargetScaler
     from qm7utils.representations import neighbours as nb
@@ -105,8 +104,7 @@ def main() -> None:
     keras.utils.set_random_seed(args.seed)
     model = SchNet(args.features, args.interactions)
     model(forms["packed"](batches[0]))  # builds the weights, shared by both forms
-    weights = ([v.value for v in model.trainable_variables],
-               [v.value for v in model.non_trainable_variables])
+    weights = model_weights(model)
 
     results = {}
     for form, make in forms.items():
@@ -114,14 +112,14 @@ def main() -> None:
             args.learning_rate, len(batches), alpha=0.01))
         optimizer.build(model.trainable_variables)
         step = make_train_step(model, optimizer)
-        initial = weights + ([v.value for v in optimizer.variables],)
+        initial = model_weights(model, optimizer)
         start = time.perf_counter()
-        jax.block_until_ready(step(initial, make(timed[0]), targets(y, timed[0], rows)))
+        jax.block_until_ready(step(initial, make(timed[0]), batch_targets(y, timed[0], rows)))
         compile_seconds = time.perf_counter() - start
         state, losses = initial, []
         start = time.perf_counter()
         for b in timed:
-            loss, state = step(state, make(b), targets(y, b, rows))
+            loss, state = step(state, make(b), batch_targets(y, b, rows))
             losses.append(loss)
         jax.block_until_ready(state)
         seconds = time.perf_counter() - start

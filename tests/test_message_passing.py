@@ -18,6 +18,7 @@ from qm7utils.models.message_passing import (
     SchNet,
     fit,
     make_train_step,
+    model_weights,
     predict,
     shifted_softplus,
 )
@@ -127,9 +128,7 @@ def test_train_step_is_the_same_on_both_forms(data):
         net = random_model(graphs, basis, seed=1)
         optimizer = keras.optimizers.Adam(1e-2)
         optimizer.build(net.trainable_variables)
-        state = ([v.value for v in net.trainable_variables],
-                 [v.value for v in net.non_trainable_variables],
-                 [v.value for v in optimizer.variables])
+        state = model_weights(net, optimizer)
         predicted = np.asarray(net(x))[:4]
         step = make_train_step(net, optimizer)
         loss, state = step(state, x, y)

@@ -31,8 +31,8 @@ from sklearn.utils import check_scalar
 
 from ..representations.neighbours import Capacity, NeighbourGraphs, pack, pack_batches
 
-__all__ = ["FitLog", "Interaction", "SchNet", "fit", "make_train_step", "predict",
-           "shifted_softplus"]
+__all__ = ["FitLog", "Interaction", "SchNet", "batch_targets", "fit", "make_train_step",
+           "model_weights", "predict", "shifted_softplus"]
 
 
 def shifted_softplus(x):
@@ -106,7 +106,9 @@ class SchNet(keras.Model):
         return ops.sum(atom_energy * batch["atom_mask"], axis=1)
 
 
-def _state(model, optimizer=None):
+def model_weights(model: keras.Model, optimizer=None) -> tuple:
+    """The weights as arrays, ``(trainable, non_trainable)``, and the optimizer's variables
+    after them when it is given: the state that Keras' stateless API takes and returns."""
     state = ([v.value for v in model.trainable_variables],
              [v.value for v in model.non_trainable_variables])
     return state + ([v.value for v in optimizer.variables],) if optimizer else state
@@ -149,8 +151,9 @@ class FitLog:
         return len(self.seconds)
 
 
-def _targets(y, batch, capacity: Capacity) -> np.ndarray:
-    out = np.zeros(capacity.molecules, np.float32)
+def batch_targets(y, batch, rows: int) -> np.ndarray:
+    """The targets of molecules ``batch`` in a batch of ``rows`` molecule rows (padding: 0)."""
+    out = np.zeros(rows, np.float32)
     out[: len(batch)] = y[batch]
     return out
 
@@ -165,7 +168,7 @@ def predict(model: keras.Model, graphs: NeighbourGraphs, basis, molecules,
         ref = weakref.ref(model)
         _FORWARD[model] = jax.jit(lambda t, n, b: ref().stateless_call(t, n, b)[0])
     forward = _FORWARD[model]
-    trainable, non_trainable = _state(model)
+    trainable, non_trainable = model_weights(model)
     out = [np.asarray(forward(trainable, non_trainable, pack(graphs, basis, b, capacity)))[:len(b)]
            for b in pack_batches(graphs, molecules, capacity)]
     return np.concatenate(out) if out else np.zeros(0)
@@ -198,14 +201,14 @@ def fit(model: keras.Model, graphs: NeighbourGraphs, basis, y, train, validation
         model(pack(graphs, basis, np.asarray(train)[:1], capacity))
     optimizer.build(model.trainable_variables)
     step = make_train_step(model, optimizer)
-    state = _state(model, optimizer)
+    state = model_weights(model, optimizer)
     log = log or FitLog()
     start = time.perf_counter()
     for _ in range(epochs):
         losses, weights = [], []
         for batch in pack_batches(graphs, train, capacity, rng):
             value, state = step(state, pack(graphs, basis, batch, capacity),
-                                _targets(y, batch, capacity))
+                                batch_targets(y, batch, capacity.molecules))
             losses.append(value)
             weights.append(len(batch))
         for variable, value in zip(model.trainable_variables, state[0], strict=True):
