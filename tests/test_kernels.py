@@ -201,3 +201,14 @@ def test_local_kernel_of_double_precision_environments_is_exact(rng):
     wide = AtomicEnvironments(a.features.astype(np.float64), a.element, a.molecule, 7)
     got = KR.local_gaussian_kernels(wide, [0.9], chunk_atoms=4)[0.9]
     np.testing.assert_allclose(got, _direct_local(wide, wide, 0.9), rtol=1e-12, atol=1e-12)
+
+
+def test_local_kernel_rows_summed_a_few_at_a_time_change_nothing(rng, monkeypatch):
+    """The exponentials of a block are summed a few rows at a time: same entries, bit for bit."""
+    a = toy_environments(rng, 30)
+    whole = KR.local_gaussian_kernels(a, [0.8, 1.6], chunk_atoms=64)
+    monkeypatch.setattr(KR, "_ROWS_IN_CACHE", 3)
+    pieces = KR.local_gaussian_kernels(a, [0.8, 1.6], chunk_atoms=64)
+    for sigma in (0.8, 1.6):
+        np.testing.assert_array_equal(pieces[sigma], whole[sigma])
+        np.testing.assert_allclose(pieces[sigma], _direct_local(a, a, sigma), rtol=1e-4, atol=1e-5)

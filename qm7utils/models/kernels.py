@@ -257,6 +257,8 @@ def gp_predict(K, y, K_test, k_test_self, regularization: float):
 
 # --- The local kernel over atomic environments (the frontier model) --------------------------
 
+_ROWS_IN_CACHE = 64  # rows of a block whose exponentials are summed together
+
 
 def local_gaussian_kernels(
     env: AtomicEnvironments, sigmas: Sequence[float], other: AtomicEnvironments | None = None,
@@ -332,14 +334,21 @@ def local_gaussian_kernels(
                 lo, hi = piece
                 starts = row_starts[(row_starts >= lo) & (row_starts < hi)] - lo
                 mols = block_mols[lo:hi][starts]
+                summed = {s: np.empty((hi - lo, len(col_starts))) for s in sigmas}
+                # A few rows at a time, so that the double-precision copy below stays small.
+                for r in range(lo, hi, _ROWS_IN_CACHE):
+                    end = min(r + _ROWS_IN_CACHE, hi)
+                    for sigma in sigmas:
+                        part = np.multiply(d2[r:end], scales[sigma])
+                        np.exp(part, out=part)
+                        # Sums in double precision (float32 sums put errors of ~1e-5 into K,
+                        # enough to break positive definiteness). Casting first is several
+                        # times faster than reduceat(..., dtype=np.float64), same numbers.
+                        summed[sigma][r - lo:end - lo] = np.add.reduceat(
+                            part.astype(np.float64), col_starts, axis=1)
                 for sigma in sigmas:
-                    part = np.multiply(d2[lo:hi], scales[sigma])
-                    np.exp(part, out=part)
-                    # Sums in double precision: float32 sums of thousands of terms would put
-                    # errors of ~1e-5 into K, enough to break positive definiteness.
-                    summed = np.add.reduceat(part, col_starts, axis=1, dtype=np.float64)
-                    summed = np.add.reduceat(summed, starts, axis=0)
-                    K[sigma][np.ix_(mols, col_mols)] += summed
+                    K[sigma][np.ix_(mols, col_mols)] += np.add.reduceat(summed[sigma], starts,
+                                                                        axis=0)
 
             thread_map(add_rows, list(zip(cuts[:-1], cuts[1:], strict=True)), workers)
     if symmetric:
