@@ -244,6 +244,8 @@ NOTEBOOKS: dict[str, dict[str, Param]] = {
         "inner_size": Integer(min=50, allow_none=True, none_means="all three inner folds"),
         "view_noise": Real(min=0.0, open=True),
         "frontier_components": Integer(min=1, max=720),
+        "frontier_inner_size": Integer(min=50, allow_none=True,
+                                       none_means="all three inner folds"),
     },
     "10_conclusion": {},
 }
@@ -269,7 +271,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                            "features": 64, "interactions": 3, "epochs": 16, "batch_size": 32,
                            "learning_rate": 0.005},
     "09_kernels": {"seed": 42, "n_molecules": None, "inner_size": 2000, "view_noise": 1.0,
-                   "frontier_components": 128},
+                   "frontier_components": 128, "frontier_inner_size": 3000},
     "10_conclusion": {},
 }
 
@@ -284,7 +286,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "07_cnn": {"n_molecules": 300, "deck_epochs": 1, "ablation_epochs": 2, "best_epochs": 3,
                "p_fold_epochs": 2, "patience": 2},
     "08_message_passing": {"n_molecules": 300, "epochs": 2, "features": 16},
-    "09_kernels": {"n_molecules": 500, "inner_size": 200, "frontier_components": 32},
+    "09_kernels": {"n_molecules": 500, "inner_size": 200, "frontier_components": 32,
+                   "frontier_inner_size": 250},
     "10_conclusion": {},
 }
 
