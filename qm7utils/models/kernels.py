@@ -335,17 +335,22 @@ def local_gaussian_kernels(
                 starts = row_starts[(row_starts >= lo) & (row_starts < hi)] - lo
                 mols = block_mols[lo:hi][starts]
                 summed = {s: np.empty((hi - lo, len(col_starts))) for s in sigmas}
-                # A few rows at a time, so that the double-precision copy below stays small.
-                for r in range(lo, hi, _ROWS_IN_CACHE):
-                    end = min(r + _ROWS_IN_CACHE, hi)
+                # A few rows at a time, in two buffers reused for every row and width: the
+                # exponentials (in the features' precision) and their double-precision copy.
+                rows_in_cache = min(_ROWS_IN_CACHE, hi - lo)
+                part = np.empty((rows_in_cache, d2.shape[1]), dtype=d2.dtype)
+                part64 = np.empty(part.shape)
+                for r in range(lo, hi, rows_in_cache):
+                    n = min(rows_in_cache, hi - r)
                     for sigma in sigmas:
-                        part = np.multiply(d2[r:end], scales[sigma])
-                        np.exp(part, out=part)
+                        np.multiply(d2[r:r + n], scales[sigma], out=part[:n])
+                        np.exp(part[:n], out=part[:n])
                         # Sums in double precision (float32 sums put errors of ~1e-5 into K,
                         # enough to break positive definiteness). Casting first is several
                         # times faster than reduceat(..., dtype=np.float64), same numbers.
-                        summed[sigma][r - lo:end - lo] = np.add.reduceat(
-                            part.astype(np.float64), col_starts, axis=1)
+                        part64[:n] = part[:n]
+                        np.add.reduceat(part64[:n], col_starts, axis=1,
+                                        out=summed[sigma][r - lo:r - lo + n])
                 for sigma in sigmas:
                     K[sigma][np.ix_(mols, col_mols)] += np.add.reduceat(summed[sigma], starts,
                                                                         axis=0)
